@@ -1,0 +1,120 @@
+"""Plain data that crosses boundaries (API <-> store <-> worker <-> pipeline)."""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field
+from enum import StrEnum
+from typing import Any
+
+
+class TaskStatus(StrEnum):
+    PENDING = "PENDING"
+    PREPROCESSING = "PREPROCESSING"
+    PROCESSING_ASR = "PROCESSING_ASR"
+    PROCESSING_LLM = "PROCESSING_LLM"
+    COMPLETE = "COMPLETE"
+    FAILED = "FAILED"
+    CANCELLED = "CANCELLED"
+
+    @property
+    def is_terminal(self) -> bool:
+        return self in TERMINAL_STATUSES
+
+    @property
+    def is_running(self) -> bool:
+        return self in RUNNING_STATUSES
+
+
+TERMINAL_STATUSES = frozenset({TaskStatus.COMPLETE, TaskStatus.FAILED, TaskStatus.CANCELLED})
+RUNNING_STATUSES = frozenset({TaskStatus.PREPROCESSING, TaskStatus.PROCESSING_ASR, TaskStatus.PROCESSING_LLM})
+
+
+class Feature(StrEnum):
+    RAW_TRANSCRIPT = "raw_transcript"
+    CLEAN_TRANSCRIPT = "clean_transcript"
+    SUMMARY = "summary"
+    ENHANCEMENT_METRICS = "enhancement_metrics"
+
+
+LLM_FEATURES = frozenset({Feature.CLEAN_TRANSCRIPT, Feature.SUMMARY, Feature.ENHANCEMENT_METRICS})
+
+
+class TaskKind(StrEnum):
+    AUDIO = "audio"
+    TEXT = "text"
+
+
+@dataclass
+class TaskRequest:
+    """What a task was asked to do: the validated form fields of POST /v1/process (or process_text)."""
+
+    features: list[str] = field(default_factory=lambda: [Feature.RAW_TRANSCRIPT.value])
+    template_id: str | None = None
+    asr_backend: str | None = None
+    language: str | None = None
+    enable_vad: bool | None = None
+    vad_threshold: float | None = None
+    enable_diarization: bool = False
+    vocabulary: list[str] = field(default_factory=list)
+    filename: str | None = None
+
+    def wants_llm(self) -> bool:
+        return any(f in LLM_FEATURES for f in self.features)
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> TaskRequest:
+        known = {k: v for k, v in data.items() if k in cls.__dataclass_fields__}
+        return cls(**known)
+
+
+@dataclass
+class Word:
+    start: float
+    end: float
+    word: str
+    probability: float
+
+
+@dataclass
+class Segment:
+    start: float
+    end: float
+    text: str
+    words: list[Word] | None = None
+    avg_logprob: float | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        out: dict[str, Any] = {"start": round(self.start, 3), "end": round(self.end, 3), "text": self.text}
+        if self.words is not None:
+            out["words"] = [asdict(w) for w in self.words]
+        return out
+
+
+@dataclass
+class TaskWarning:
+    code: str
+    message: str
+
+    def to_dict(self) -> dict[str, str]:
+        return {"code": self.code, "message": self.message}
+
+
+@dataclass
+class PipelineOutput:
+    """What the pipeline returns for one task; the worker records it in the store."""
+
+    results: dict[str, Any] = field(default_factory=dict)
+    metrics: dict[str, Any] = field(default_factory=dict)
+    versions: dict[str, Any] = field(default_factory=dict)
+    warnings: list[TaskWarning] = field(default_factory=list)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "results": self.results,
+            "metrics": self.metrics,
+            "versions": self.versions,
+            "warnings": [w.to_dict() for w in self.warnings],
+        }

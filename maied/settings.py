@@ -1,0 +1,261 @@
+"""One Settings object, read once at start-up and passed in.
+
+Order: code defaults (the embedded, runs-anywhere profile) < `MAIE_ENV_FILE` (default `/etc/maie.env`)
+< the process environment. Every field's docstring is its documentation (`maied config` shows it).
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+from pathlib import Path
+from typing import Any, Literal
+
+from pydantic import Field, ValidationError, field_validator, model_validator
+from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
+
+from maied.errors import ConfigError
+
+log = logging.getLogger(__name__)
+
+DEFAULT_ENV_FILE = "/etc/maie.env"
+SEED_PLACEHOLDER_KEY = "your_secret_api_key_here"
+SECRET_FIELDS = frozenset({"SECRET_API_KEY"})
+DEPRECATED_FIELDS = frozenset({"REDIS_URL", "REDIS_RESULTS_DB"})
+
+
+def default_data_dir() -> Path:
+    """`/var/lib/maie` when it is (or can be made) writable, else the user's `~/.local/share/maie`."""
+    system = Path("/var/lib/maie")
+    if os.access(system, os.W_OK) or (not system.exists() and os.access(system.parent, os.W_OK)):
+        return system
+    xdg = os.environ.get("XDG_DATA_HOME") or str(Path.home() / ".local" / "share")
+    return Path(xdg) / "maie"
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(
+        case_sensitive=True,
+        extra="ignore",
+        use_attribute_docstrings=True,
+        env_ignore_empty=False,
+        validate_default=True,
+    )
+
+    # --- API and access -------------------------------------------------------------------------
+    API_SOCKET: Path = Path("/run/maie/maied.sock")
+    """Unix socket the API listens on (mode 0660, group maie). Under systemd it comes from maied.socket."""
+    API_HOST: str = "127.0.0.1"
+    """Address of the optional TCP listener (only used when API_PORT is set)."""
+    API_PORT: int | None = None
+    """TCP port for other hosts; unset = no TCP listener. Every route but /health then needs X-API-Key."""
+    SECRET_API_KEY: str = ""
+    """API key for TCP clients (X-API-Key). Required, at least 32 characters, when API_PORT is set."""
+    REQUIRE_API_KEY_ON_SOCKET: bool = False
+    """Also require X-API-Key on the Unix socket."""
+    ADMIN_GROUP: str = "maie-admin"
+    """Members of this group may read and cancel every task and manage templates."""
+    MAX_FILE_SIZE_MB: float = Field(500.0, gt=0)
+    """Largest upload accepted; the upload is cut off with 413 as soon as it is passed."""
+    MAX_QUEUE_DEPTH: int = Field(50, ge=1)
+    """Most PENDING tasks; beyond it submits get 429 QUEUE_FULL with Retry-After."""
+
+    # --- Paths ----------------------------------------------------------------------------------
+    DATA_DIR: Path = Field(default_factory=default_data_dir)
+    """State folder: the database, uploaded audio, models, user templates."""
+    DB_PATH: Path | None = None
+    """SQLite queue database (default $DATA_DIR/maie.db)."""
+    AUDIO_DIR: Path | None = None
+    """Uploaded audio, one folder per task (default $DATA_DIR/audio)."""
+    MODELS_DIR: Path | None = None
+    """Where models are placed and looked up (default $DATA_DIR/models)."""
+    LOG_DIR: Path | None = None
+    """Log folder (default /var/log/maie when writable, else $DATA_DIR/logs)."""
+
+    # --- ASR ------------------------------------------------------------------------------------
+    ASR_BACKEND: Literal["whisper", "chunkformer"] = "whisper"
+    """Default ASR backend; a task's asr_backend wins. The seed's production profile uses chunkformer."""
+    CHUNKFORMER_MODEL_NAME: str = "khanhld/chunkformer-rnnt-large-vie"
+    """ChunkFormer checkpoint: a local folder or a hub name (looked up in MODELS_DIR first)."""
+    WHISPER_MODEL_VARIANT: str = ""
+    """Whisper model: a local CTranslate2 folder, a name in MODELS_DIR or a hub name; empty = the embedded model."""
+    WHISPER_DEVICE: Literal["auto", "cpu", "cuda"] = "auto"
+    """Device for faster-whisper."""
+    WHISPER_COMPUTE_TYPE: str = "auto"
+    """CTranslate2 compute type; auto = int8 on CPU, float16 on CUDA."""
+    WHISPER_LANGUAGE: str = ""
+    """Language code for Whisper; empty = detect. A task's language wins."""
+    WHISPER_BEAM_SIZE: int = Field(5, ge=1, le=20)
+    """Beam size for Whisper decoding."""
+
+    # --- LLM ------------------------------------------------------------------------------------
+    LLM_BACKEND: Literal["auto", "vllm", "cpu", "none"] = "auto"
+    """auto = vllm when CUDA and vllm are present, else the CPU backend when installed, else none."""
+    LLM_ENHANCE_MODEL: str = ""
+    """Model for transcript enhancement; empty = the embedded small model."""
+    LLM_SUM_MODEL: str = ""
+    """Model for summaries; empty = the embedded small model."""
+    LLM_ENHANCE_GPU_MEMORY_UTILIZATION: float = Field(0.9, gt=0, le=1)
+    """Fraction of GPU memory vLLM may take."""
+    LLM_MAX_EDIT_RATE: float = Field(0.3, ge=0, le=1)
+    """Enhancement guard: a chunk whose word edit rate against the raw text exceeds this keeps the raw text."""
+
+    # --- Worker ---------------------------------------------------------------------------------
+    WORKER_NAME: str = "maie-worker"
+    """Name of the worker (logs, process title)."""
+    WORKER_CONCURRENCY: int = Field(1, ge=1)
+    """Accepted for compatibility; values > 1 are ignored: one GPU pipeline per host."""
+    JOB_TIMEOUT: float = Field(600.0, gt=0)
+    """Seconds a task may run; the limit is max(JOB_TIMEOUT, JOB_TIMEOUT_RTF x audio seconds)."""
+    JOB_TIMEOUT_RTF: float = Field(2.0, ge=0)
+    """Per-audio-second time allowance (see JOB_TIMEOUT)."""
+    MAX_ATTEMPTS: int = Field(2, ge=1)
+    """Deaths of the worker child during one task before it is FAILED with WORKER_CRASHED."""
+    MAX_REQUEUES: int = Field(5, ge=0)
+    """Daemon restarts that requeue one running task before it is FAILED with WORKER_CRASHED."""
+    SHUTDOWN_GRACE_SECONDS: float = Field(30.0, ge=0)
+    """On SIGTERM, how long the running stage may finish before its task is put back in the queue."""
+    HEARTBEAT_SECONDS: float = Field(5.0, gt=0)
+    """How often the daemon pings the worker child (the systemd watchdog needs its answers)."""
+    WORKER_IDLE_SECONDS: float = Field(0.0, ge=0)
+    """Stop an idle worker child (freeing its models) after this many seconds; 0 = keep it."""
+
+    # --- Retention and maintenance ----------------------------------------------------------------
+    RESULT_TTL: int = Field(86400, ge=0)
+    """Seconds results are kept after a task finishes; then its status answers 410 RESULT_EXPIRED."""
+    RETENTION_DAYS: float = Field(7, ge=0)
+    """Days the audio of finished tasks is kept."""
+    DAYS_TO_KEEP: float = Field(7, ge=0)
+    """Days log files are kept."""
+    DISK_THRESHOLD: float = Field(80, gt=0, le=100)
+    """Percent use of the data disk above which uploads get 507 and disk-monitor warns."""
+    DRY_RUN: bool = False
+    """Maintenance verbs print what they would delete and delete nothing."""
+    EMERGENCY_CLEANUP: bool = False
+    """disk-monitor frees space oldest-first until under DISK_THRESHOLD."""
+    SKIP_CACHE: bool = False
+    """clean-all skips the result/database cleanup."""
+
+    # --- Deprecated (seed) ----------------------------------------------------------------------
+    REDIS_URL: str | None = None
+    """No meaning any more (the queue is SQLite): accepted and logged as deprecated."""
+    REDIS_RESULTS_DB: str | None = None
+    """No meaning any more: accepted and logged as deprecated."""
+
+    @field_validator("API_PORT", "DB_PATH", "AUDIO_DIR", "MODELS_DIR", "LOG_DIR", mode="before")
+    @classmethod
+    def _empty_is_unset(cls, value: Any) -> Any:
+        return None if isinstance(value, str) and value.strip() == "" else value
+
+    @model_validator(mode="after")
+    def _check_tcp_key(self) -> Settings:
+        if self.API_PORT is not None:
+            key = self.SECRET_API_KEY
+            if not key or key == SEED_PLACEHOLDER_KEY or len(key) < 32:
+                raise ValueError(
+                    "SECRET_API_KEY must be set to a key of at least 32 characters (not the seed's "
+                    "placeholder) when API_PORT is set"
+                )
+        return self
+
+    @classmethod
+    def settings_customise_sources(
+        cls,
+        settings_cls: type[BaseSettings],
+        init_settings: PydanticBaseSettingsSource,
+        env_settings: PydanticBaseSettingsSource,
+        dotenv_settings: PydanticBaseSettingsSource,
+        file_secret_settings: PydanticBaseSettingsSource,
+    ) -> tuple[PydanticBaseSettingsSource, ...]:
+        # load_settings() merges the env file and the environment itself, so that the order is explicit
+        # and tests can pass a mapping instead of mutating os.environ.
+        return (init_settings,)
+
+    # --- derived paths --------------------------------------------------------------------------
+    @property
+    def db_path(self) -> Path:
+        return self.DB_PATH or self.DATA_DIR / "maie.db"
+
+    @property
+    def audio_dir(self) -> Path:
+        return self.AUDIO_DIR or self.DATA_DIR / "audio"
+
+    @property
+    def models_dir(self) -> Path:
+        return self.MODELS_DIR or self.DATA_DIR / "models"
+
+    @property
+    def templates_dir(self) -> Path:
+        return self.DATA_DIR / "templates"
+
+    @property
+    def log_dir(self) -> Path:
+        if self.LOG_DIR:
+            return self.LOG_DIR
+        system = Path("/var/log/maie")
+        return system if os.access(system, os.W_OK) else self.DATA_DIR / "logs"
+
+    @property
+    def max_file_bytes(self) -> int:
+        return int(self.MAX_FILE_SIZE_MB * 1024 * 1024)
+
+    def public_dict(self) -> dict[str, Any]:
+        """Every setting with its effective value, secrets masked."""
+        out: dict[str, Any] = {}
+        for name in type(self).model_fields:
+            value = getattr(self, name)
+            if name in SECRET_FIELDS and value:
+                value = "***" + ("(set)" if value else "")
+            out[name] = str(value) if isinstance(value, Path) else value
+        out["DB_PATH"] = str(self.db_path)
+        out["AUDIO_DIR"] = str(self.audio_dir)
+        out["MODELS_DIR"] = str(self.models_dir)
+        out["LOG_DIR"] = str(self.log_dir)
+        return out
+
+
+def env_file_path(environ: dict[str, str] | None = None) -> Path:
+    environ = dict(os.environ) if environ is None else environ
+    return Path(environ.get("MAIE_ENV_FILE") or DEFAULT_ENV_FILE)
+
+
+def load_settings(environ: dict[str, str] | None = None, **overrides: Any) -> Settings:
+    """Read the env file, then the environment; raise ConfigError with one line naming the variable."""
+    environ = dict(os.environ) if environ is None else environ
+    env_file = env_file_path(environ)
+    try:
+        settings = _load_from_mapping(env_file, environ, overrides)
+    except ValidationError as exc:
+        raise ConfigError(_first_error_line(exc, env_file)) from None
+    _warn_about_ignored(settings)
+    return settings
+
+
+def _load_from_mapping(env_file: Path, environ: dict[str, str], overrides: dict[str, Any]) -> Settings:
+    from dotenv import dotenv_values
+
+    values: dict[str, Any] = {}
+    if env_file.is_file():
+        values.update({k: v for k, v in dotenv_values(env_file).items() if v is not None})
+    fields = Settings.model_fields
+    values.update({k: v for k, v in environ.items() if k in fields})
+    values.update(overrides)
+    return Settings(**values)
+
+
+def _first_error_line(exc: ValidationError, env_file: Path) -> str:
+    err = exc.errors()[0]
+    name = ".".join(str(p) for p in err.get("loc", ())) or "settings"
+    msg = err.get("msg", "invalid value").removeprefix("Value error, ")
+    value = err.get("input")
+    shown = "" if name in SECRET_FIELDS or isinstance(value, dict) else f" (got {value!r})"
+    where = f" [env file {env_file}]" if env_file.is_file() else ""
+    return f"invalid setting {name}: {msg}{shown}{where}"
+
+
+def _warn_about_ignored(settings: Settings) -> None:
+    for name in DEPRECATED_FIELDS:
+        if getattr(settings, name) is not None:
+            log.warning("%s is deprecated and ignored: the queue is SQLite at %s", name, settings.db_path)
+    if settings.WORKER_CONCURRENCY > 1:
+        log.warning("WORKER_CONCURRENCY=%d ignored: one GPU pipeline per host", settings.WORKER_CONCURRENCY)
