@@ -1,0 +1,1 @@
+"""The fixed sequence of stages: preprocess -> asr -> llm."""

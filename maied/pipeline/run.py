@@ -1,0 +1,156 @@
+"""Run one task through the fixed stages; return its output (the worker records it, never this module)."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+from maied import PIPELINE_VERSION
+from maied.domain import Feature, PipelineOutput, TaskKind, TaskStatus, TaskWarning
+from maied.pipeline.models import ModelCache
+from maied.settings import Settings
+from maied.worker.protocol import TaskInput
+
+StageReporter = Callable[[TaskStatus, float | None], None]
+SAMPLE_RATE = 16000
+
+
+@dataclass
+class _Run:
+    """What the stages of one task accumulate."""
+
+    task: TaskInput
+    settings: Settings
+    models: ModelCache
+    report: StageReporter
+    out: PipelineOutput = field(default_factory=PipelineOutput)
+    started: float = field(default_factory=time.monotonic)
+    text: str = ""
+    asr_punctuates: bool = True
+
+
+def run_task(task: TaskInput, models: ModelCache, settings: Settings, report: StageReporter) -> PipelineOutput:
+    run = _Run(task, settings, models, report)
+    run.out.versions["pipeline_version"] = PIPELINE_VERSION
+    if task.kind == TaskKind.AUDIO:
+        audio = _preprocess(run)
+        _transcribe(run, audio)
+    else:
+        run.text = task.input_text or ""
+        run.out.metrics["input_characters"] = len(run.text)
+    if task.request.wants_llm():
+        _llm(run)
+    _finish_metrics(run)
+    return run.out
+
+
+def _preprocess(run: _Run) -> np.ndarray:
+    from maied.pipeline.media import check_min_duration, decode_to_mono16k
+
+    started = time.monotonic()
+    audio = decode_to_mono16k(_audio_path(run.task))
+    duration = len(audio) / SAMPLE_RATE
+    run.out.metrics["input_duration_seconds"] = round(duration, 3)
+    run.out.metrics["preprocess_seconds"] = round(time.monotonic() - started, 3)
+    check_min_duration(duration)
+    return audio
+
+
+def _audio_path(task: TaskInput) -> Any:
+    from pathlib import Path
+
+    if not task.audio_path:
+        raise ValueError(f"task {task.id} has no audio")
+    return Path(task.audio_path)
+
+
+def _transcribe(run: _Run, audio: np.ndarray) -> None:
+    from maied.asr.base import ASROptions
+    from maied.asr.factory import asr_model_key, create_asr_backend
+
+    duration = run.out.metrics["input_duration_seconds"]
+    run.report(TaskStatus.PROCESSING_ASR, duration)
+    request, settings = run.task.request, run.settings
+    name = request.asr_backend or settings.ASR_BACKEND
+    backend = run.models.get("asr", asr_model_key(name, settings), lambda: create_asr_backend(name, settings))
+    options = ASROptions(
+        language=request.language or settings.WHISPER_LANGUAGE or None,
+        beam_size=settings.WHISPER_BEAM_SIZE,
+        word_timestamps=bool(run.task.extra.get("word_timestamps", True)),
+        vocabulary=list(request.vocabulary),
+        enable_vad=bool(request.enable_vad) if request.enable_vad is not None else False,
+        vad_threshold=request.vad_threshold,
+    )
+    started = time.monotonic()
+    result = backend.transcribe(audio, options)
+    seconds = time.monotonic() - started
+    _record_asr(run, backend.describe(), result, seconds, duration)
+
+
+def _record_asr(run: _Run, described: dict[str, Any], result: Any, seconds: float, duration: float) -> None:
+    text = result.text
+    run.text = text
+    run.asr_punctuates = bool(described.get("punctuates", True))
+    results = run.out.results
+    results["raw_transcript"] = text
+    results["segments"] = [s.to_dict() for s in result.segments]
+    results["language"] = result.language
+    metrics = run.out.metrics
+    metrics["asr_seconds"] = round(seconds, 3)
+    metrics["asr_rtf"] = round(seconds / duration, 4) if duration else None
+    metrics["asr_confidence_avg"] = result.confidence_avg
+    metrics.update(result.metrics)
+    run.out.versions["asr_backend"] = {k: v for k, v in described.items() if k not in ("embedded", "punctuates")}
+    run.out.warnings.extend(result.warnings)
+    if described.get("embedded"):
+        run.out.warnings.append(TaskWarning(
+            "EMBEDDED_MODEL",
+            f"transcribed with the embedded {described.get('model_name', 'Whisper base')} model; set "
+            "WHISPER_MODEL_VARIANT (or ASR_BACKEND=chunkformer) for production accuracy",
+        ))
+
+
+def _llm(run: _Run) -> None:
+    from maied.llm.factory import create_llm_backend, llm_model_key
+    from maied.pipeline.llm_stage import run_llm_stage
+    from maied.templates import TemplateStore
+
+    run.report(TaskStatus.PROCESSING_LLM, None)
+    settings = run.settings
+
+    def backend_for(purpose: str) -> Any:
+        key = llm_model_key(settings, purpose)
+        return run.models.get("llm", key, lambda: create_llm_backend(settings, purpose))
+
+    templates = TemplateStore(builtin_dir=builtin_templates_dir(), user_dir=settings.templates_dir)
+    started = time.monotonic()
+    stage = run_llm_stage(backend_for, run.text, run.task.request, templates, settings,
+                          asr_model_punctuates=run.asr_punctuates and run.task.kind == TaskKind.AUDIO)
+    run.out.metrics["llm_seconds"] = round(time.monotonic() - started, 3)
+    wanted = set(run.task.request.features)
+    for key, value in stage.results.items():
+        if key in wanted or key == "enhancement_metrics" and Feature.ENHANCEMENT_METRICS.value in wanted:
+            run.out.results[key] = value
+    run.out.metrics.update(stage.metrics)
+    run.out.versions.update(stage.versions)
+    run.out.warnings.extend(stage.warnings)
+
+
+def builtin_templates_dir() -> Any:
+    from pathlib import Path
+
+    return Path(__file__).resolve().parent.parent.parent / "templates"
+
+
+def _finish_metrics(run: _Run) -> None:
+    metrics = run.out.metrics
+    total = time.monotonic() - run.started
+    metrics["processing_time_seconds"] = round(total, 3)
+    duration = metrics.get("input_duration_seconds")
+    metrics["rtf"] = round(total / duration, 4) if duration else None
+    if Feature.RAW_TRANSCRIPT.value not in run.task.request.features and run.task.kind == TaskKind.TEXT:
+        run.out.results.pop("raw_transcript", None)

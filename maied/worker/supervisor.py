@@ -1,0 +1,248 @@
+"""The supervisor (asyncio, in the daemon): claim -> run in the child -> timeout/cancel -> record.
+
+The API and the supervisor meet only in the store: a cancel is a flag the API sets; every status write
+fires the store's listeners, which wake the supervisor.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+from maied.domain import PipelineOutput, TaskStatus, TaskWarning
+from maied.settings import Settings
+from maied.store import TaskRecord, TaskStore
+from maied.worker.process import WorkerProcess, kill_stale_worker
+from maied.worker.protocol import TaskInput
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class Running:
+    record: TaskRecord
+    started: float
+    deadline: float
+    stage: str = TaskStatus.PREPROCESSING.value
+
+
+class Supervisor:
+    def __init__(self, store: TaskStore, settings: Settings, *,
+                 on_status: Callable[[str], None] | None = None):
+        self.store = store
+        self.settings = settings
+        self.on_status = on_status
+        self.worker: WorkerProcess | None = None
+        self.running: Running | None = None
+        self.model_loads: dict[str, int] = {}
+        self._wakeup = asyncio.Event()
+        self._interrupt = asyncio.Event()
+        self._stopping = False
+        self._drain_deadline: float | None = None
+        self._pgid_file = settings.DATA_DIR / "run" / "worker.pgid"
+        store.add_listener(self._on_store_change)
+
+    # --- lifecycle ------------------------------------------------------------------------------
+    def recover(self) -> dict[str, TaskStatus]:
+        kill_stale_worker(self._pgid_file)
+        outcome = self.store.recover_interrupted(max_requeues=self.settings.MAX_REQUEUES)
+        if outcome:
+            log.warning("recovered %d interrupted task(s): %s", len(outcome),
+                        {k: v.value for k, v in outcome.items()})
+        return outcome
+
+    async def run_forever(self) -> None:
+        heartbeat = asyncio.ensure_future(self._heartbeat())
+        try:
+            while not self._stopping:
+                record = self.store.claim_next()
+                if record is None:
+                    await self._idle_wait()
+                    continue
+                await self._run(record)
+        finally:
+            heartbeat.cancel()
+            if self.worker is not None:
+                await self.worker.stop()
+                self.worker = None
+
+    async def shutdown(self, grace: float) -> None:
+        """Stop claiming; the running stage may finish within `grace`, else its task is requeued."""
+        self._stopping = True
+        self._drain_deadline = time.monotonic() + grace
+        self._wakeup.set()
+        self._interrupt.set()
+
+    def healthy(self) -> bool:
+        """For the systemd watchdog: no child, or a child that answers its heartbeat."""
+        worker = self.worker
+        return worker is None or not worker.alive or worker.answered_within(3 * self.settings.HEARTBEAT_SECONDS)
+
+    def status_line(self) -> str:
+        if self.running is None:
+            return f"idle, {self.store.pending_count()} pending"
+        return f"task {self.running.record.id}: {self.running.stage}"
+
+    # --- waiting --------------------------------------------------------------------------------
+    def _on_store_change(self, task_id: str, status: TaskStatus) -> None:
+        if status == TaskStatus.PENDING:
+            self._wakeup.set()
+        if self.running is not None and self.running.record.id == task_id:
+            self._interrupt.set()
+
+    async def _idle_wait(self) -> None:
+        self._wakeup.clear()
+        idle = self.settings.WORKER_IDLE_SECONDS
+        timeout = idle if idle > 0 and self.worker is not None else 30.0
+        try:
+            await asyncio.wait_for(self._wakeup.wait(), timeout)
+        except TimeoutError:
+            if idle > 0 and self.worker is not None:
+                log.info("worker idle for %.0f s: stopping it to free its models", idle)
+                await self.worker.stop()
+                self.worker = None
+
+    async def _heartbeat(self) -> None:
+        while True:
+            await asyncio.sleep(self.settings.HEARTBEAT_SECONDS)
+            if self.worker is not None and self.worker.alive:
+                self.worker.ping()
+
+    # --- one task -------------------------------------------------------------------------------
+    async def _run(self, record: TaskRecord) -> None:
+        now = time.monotonic()
+        self.running = Running(record, now, now + self.settings.JOB_TIMEOUT)
+        self._interrupt.clear()
+        self._status()
+        try:
+            worker = await self._ensure_worker()
+            worker.send({"type": "run", "task": _task_input(record).to_dict()})
+            await self._follow(worker)
+        except Exception as exc:  # the daemon must never die of one task
+            log.exception("supervisor error on task %s", record.id)
+            self.store.fail(record.id, "WORKER_CRASHED", f"worker could not run the task: {exc}")
+        finally:
+            self.running = None
+            self._status()
+
+    async def _ensure_worker(self) -> WorkerProcess:
+        if self.worker is None or not self.worker.alive:
+            self.worker = await WorkerProcess.start(self.settings, self._pgid_file)
+        return self.worker
+
+    async def _follow(self, worker: WorkerProcess) -> None:
+        running = self.running
+        assert running is not None
+        while True:
+            message = await self._next_event(worker, running)
+            if message is None:
+                return
+            if self._handle(message, running):
+                return
+
+    async def _next_event(self, worker: WorkerProcess, running: Running) -> dict[str, Any] | None:
+        """The next message of the child, or None once an interruption (crash, timeout, cancel,
+        shutdown) was dealt with."""
+        get = asyncio.ensure_future(worker.messages.get())
+        try:
+            while not get.done():
+                if await self._interrupted(worker, running):
+                    return None
+                timeout = self._wait_budget(running)
+                interrupt = asyncio.ensure_future(self._interrupt.wait())
+                await asyncio.wait({get, interrupt}, timeout=timeout, return_when=asyncio.FIRST_COMPLETED)
+                interrupt.cancel()
+                self._interrupt.clear()
+            message = get.result()
+        finally:
+            get.cancel()
+        if message is None:
+            await self._on_crash(worker, running)
+        return message
+
+    def _wait_budget(self, running: Running) -> float:
+        limits = [running.deadline]
+        if self._drain_deadline is not None:
+            limits.append(self._drain_deadline)
+        return max(0.0, min(limits) - time.monotonic())
+
+    async def _interrupted(self, worker: WorkerProcess, running: Running) -> bool:
+        task_id = running.record.id
+        now = time.monotonic()
+        if now >= running.deadline:
+            await self._kill(worker)
+            limit = running.deadline - running.started
+            self.store.fail(task_id, "JOB_TIMEOUT", f"the task ran longer than its limit of {limit:.0f} s",
+                            stage=running.stage)
+            return True
+        current = self.store.get(task_id)
+        if current is None or current.cancel_requested or current.status.is_terminal:
+            await self._kill(worker)
+            self.store.mark_cancelled(task_id)
+            return True
+        if self._drain_deadline is not None and now >= self._drain_deadline:
+            await self._kill(worker)
+            self.store.requeue_for_shutdown(task_id)
+            log.warning("shutdown grace expired: task %s put back in the queue", task_id)
+            return True
+        return False
+
+    async def _on_crash(self, worker: WorkerProcess, running: Running) -> None:
+        await worker.kill()
+        self.worker = None
+        reason = worker.exit_reason()
+        status = self.store.requeue_after_crash(running.record.id, max_attempts=self.settings.MAX_ATTEMPTS,
+                                                reason=reason)
+        log.error("worker child died during task %s (%s): task is now %s", running.record.id, reason,
+                  status.value)
+
+    async def _kill(self, worker: WorkerProcess) -> None:
+        await worker.kill()
+        self.worker = None
+
+    def _handle(self, message: dict[str, Any], running: Running) -> bool:
+        """Apply one child message; True when the task is finished."""
+        kind, task_id = message["type"], running.record.id
+        if kind == "stage":
+            running.stage = message["status"]
+            duration = message.get("input_duration")
+            if duration:
+                limit = max(self.settings.JOB_TIMEOUT, self.settings.JOB_TIMEOUT_RTF * float(duration))
+                running.deadline = running.started + limit
+            self.store.set_stage(task_id, TaskStatus(running.stage), input_duration=duration)
+            self._status()
+        elif kind == "model_load":
+            name = str(message.get("kind"))
+            self.model_loads[name] = self.model_loads.get(name, 0) + 1
+            self.store.bump_counter(f"model_loads:{name}")
+        elif kind == "done":
+            self.store.complete(task_id, _output(message["output"]))
+            return True
+        elif kind == "failed":
+            self.store.fail(task_id, message["code"], message["message"], stage=message.get("stage"))
+            return True
+        return False
+
+    def _status(self) -> None:
+        if self.on_status is not None:
+            with contextlib.suppress(Exception):
+                self.on_status(self.status_line())
+
+
+def _task_input(record: TaskRecord) -> TaskInput:
+    return TaskInput(id=record.id, kind=record.kind, request=record.request, audio_path=record.audio_path,
+                     input_text=record.input_text)
+
+
+def _output(data: dict[str, Any]) -> PipelineOutput:
+    return PipelineOutput(
+        results=data.get("results") or {},
+        metrics=data.get("metrics") or {},
+        versions=data.get("versions") or {},
+        warnings=[TaskWarning(**w) for w in data.get("warnings") or []],
+    )
