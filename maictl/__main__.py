@@ -1,0 +1,5 @@
+"""`python -m maictl` runs the command line."""
+
+from maictl.cli import main
+
+main()
