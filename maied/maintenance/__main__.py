@@ -1,0 +1,3 @@
+from maied.maintenance.cli import main
+
+main()
