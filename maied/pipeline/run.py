@@ -49,14 +49,14 @@ def run_task(task: TaskInput, models: ModelCache, settings: Settings, report: St
 
 
 def _preprocess(run: _Run) -> np.ndarray:
-    from maied.pipeline.media import check_min_duration, decode_to_mono16k
+    from maied.pipeline.media import decode_to_mono16k, ensure_min_duration
 
     started = time.monotonic()
     audio = decode_to_mono16k(_audio_path(run.task))
     duration = len(audio) / SAMPLE_RATE
     run.out.metrics["input_duration_seconds"] = round(duration, 3)
     run.out.metrics["preprocess_seconds"] = round(time.monotonic() - started, 3)
-    check_min_duration(duration)
+    ensure_min_duration(audio)
     return audio
 
 
@@ -106,7 +106,7 @@ def _record_asr(run: _Run, described: dict[str, Any], result: Any, seconds: floa
     metrics.update(result.metrics)
     run.out.versions["asr_backend"] = {k: v for k, v in described.items() if k not in ("embedded", "punctuates")}
     run.out.warnings.extend(result.warnings)
-    if described.get("embedded"):
+    if described.get("embedded") or described.get("variant") == "embedded":
         run.out.warnings.append(TaskWarning(
             "EMBEDDED_MODEL",
             f"transcribed with the embedded {described.get('model_name', 'Whisper base')} model; set "

@@ -102,10 +102,8 @@ class WorkerProcess:
         """Ask politely (close stdin), then kill the group."""
         if self.proc.stdin is not None:
             self.proc.stdin.close()
-        try:
+        with contextlib.suppress(TimeoutError):
             await asyncio.wait_for(self.proc.wait(), timeout)
-        except TimeoutError:
-            pass
         await self.kill()
 
 

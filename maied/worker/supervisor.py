@@ -110,8 +110,14 @@ class Supervisor:
     async def _heartbeat(self) -> None:
         while True:
             await asyncio.sleep(self.settings.HEARTBEAT_SECONDS)
-            if self.worker is not None and self.worker.alive:
-                self.worker.ping()
+            worker = self.worker
+            if worker is None or not worker.alive:
+                continue
+            if not worker.answered_within(3 * self.settings.HEARTBEAT_SECONDS):
+                log.error("worker child %d stopped answering its heartbeat: killing it", worker.pid)
+                await worker.kill()  # the running task sees EOF and is requeued as a crash
+                continue
+            worker.ping()
 
     # --- one task -------------------------------------------------------------------------------
     async def _run(self, record: TaskRecord) -> None:

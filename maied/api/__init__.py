@@ -1,0 +1,1 @@
+"""The HTTP API (aiohttp) on the Unix socket and the optional TCP listener."""

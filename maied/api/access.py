@@ -1,0 +1,70 @@
+"""Who is calling: the peer's uid over the Unix socket (SO_PEERCRED), or the API key over TCP."""
+
+from __future__ import annotations
+
+import grp
+import hmac
+import os
+import pwd
+import socket
+import struct
+from dataclasses import dataclass
+from functools import lru_cache
+
+from aiohttp import web
+
+from maied.errors import Unauthorized
+from maied.settings import Settings
+
+API_KEY_OWNER = "api-key"
+OPEN_PATHS = frozenset({"/health"})
+
+
+@dataclass(frozen=True)
+class Identity:
+    owner: str
+    uid: int | None
+    is_admin: bool
+    via_tcp: bool
+
+    def may_access(self, owner: str) -> bool:
+        """The owner, root and members of ADMIN_GROUP see a task; others get 404."""
+        return self.is_admin or self.owner == owner
+
+
+def peer_uid(request: web.Request) -> int | None:
+    sock = request.transport.get_extra_info("socket") if request.transport else None
+    if sock is None or sock.family != socket.AF_UNIX:
+        return None
+    creds = sock.getsockopt(socket.SOL_SOCKET, socket.SO_PEERCRED, struct.calcsize("3i"))
+    _pid, uid, _gid = struct.unpack("3i", creds)
+    return int(uid)
+
+
+@lru_cache(maxsize=256)
+def uid_in_group(uid: int, group: str) -> bool:
+    try:
+        gid = grp.getgrnam(group).gr_gid
+        user = pwd.getpwuid(uid)
+    except KeyError:
+        return False
+    return gid in os.getgrouplist(user.pw_name, user.pw_gid)
+
+
+def key_matches(given: str | None, expected: str) -> bool:
+    return bool(given) and bool(expected) and hmac.compare_digest(given.encode(), expected.encode())  # type: ignore[union-attr]
+
+
+def identify(request: web.Request, settings: Settings) -> Identity:
+    """Raise Unauthorized where a key is needed and missing or wrong."""
+    uid = peer_uid(request)
+    via_tcp = uid is None
+    needs_key = via_tcp or settings.REQUIRE_API_KEY_ON_SOCKET
+    if needs_key and request.path not in OPEN_PATHS:
+        if not key_matches(request.headers.get("X-API-Key"), settings.SECRET_API_KEY):
+            raise Unauthorized("missing or wrong X-API-Key")
+    if via_tcp:
+        return Identity(owner=API_KEY_OWNER, uid=None, is_admin=False, via_tcp=True)
+    assert uid is not None
+    is_admin = uid == 0 or uid == os.getuid() or uid_in_group(uid, settings.ADMIN_GROUP)
+    return Identity(owner=f"uid:{uid}", uid=uid, is_admin=is_admin, via_tcp=False)

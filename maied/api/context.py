@@ -1,0 +1,59 @@
+"""What the API handlers share: settings, the store, the change notifier, daemon facts."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from aiohttp import web
+
+from maied.api.access import Identity
+from maied.api.changes import ChangeNotifier
+from maied.errors import TaskNotFound
+from maied.settings import Settings
+from maied.store import TaskRecord, TaskStore
+
+
+@dataclass
+class DaemonFacts:
+    """Read-only views of the daemon that /health and /metrics report (the API never imports the worker)."""
+
+    worker_active: Callable[[], bool] = lambda: False
+    worker_healthy: Callable[[], bool] = lambda: True
+    shutting_down: Callable[[], bool] = lambda: False
+    model_loads: Callable[[], dict[str, int]] = dict
+
+
+@dataclass
+class ApiContext:
+    settings: Settings
+    store: TaskStore
+    changes: ChangeNotifier
+    facts: DaemonFacts = field(default_factory=DaemonFacts)
+    builtin_templates: Path | None = None
+
+    def owned_task(self, task_id: str, who: Identity) -> TaskRecord:
+        """The task if `who` may see it; 404 otherwise (also for tasks of others)."""
+        record = self.store.get(task_id) if _plausible_id(task_id) else None
+        if record is None or not who.may_access(record.owner):
+            raise TaskNotFound(f"no task {task_id[:64]}")
+        return record
+
+
+def _plausible_id(task_id: str) -> bool:
+    return 0 < len(task_id) <= 64 and all(c.isalnum() or c in "-_" for c in task_id)
+
+
+CTX = web.AppKey("maie_ctx", ApiContext)
+IDENTITY = "maie_identity"
+
+
+def ctx_of(request: web.Request) -> ApiContext:
+    return request.app[CTX]
+
+
+def identity_of(request: web.Request) -> Identity:
+    who = request.get(IDENTITY)
+    assert isinstance(who, Identity)
+    return who

@@ -1,0 +1,172 @@
+"""`maied serve`: the store, the API on its sockets, the supervisor, systemd readiness and watchdog."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import fcntl
+import grp
+import logging
+import os
+import signal
+import socket
+from pathlib import Path
+from typing import IO
+
+from aiohttp import web
+
+from maied import systemd
+from maied.api.app import create_app
+from maied.api.changes import ChangeNotifier
+from maied.api.context import ApiContext, DaemonFacts
+from maied.logs import TaskEventLogger
+from maied.pipeline.run import builtin_templates_dir
+from maied.settings import Settings
+from maied.store import TaskStore
+from maied.worker.supervisor import Supervisor
+
+log = logging.getLogger(__name__)
+SOCKET_MODE = 0o660
+SWEEP_SECONDS = 60.0
+
+
+class DaemonError(RuntimeError):
+    """Start-up cannot go on (socket in use, another daemon on this state folder...)."""
+
+
+def take_state_lock(settings: Settings) -> IO[str]:
+    run_dir = settings.DATA_DIR / "run"
+    run_dir.mkdir(parents=True, exist_ok=True)
+    handle = open(run_dir / "maied.lock", "a+")  # noqa: SIM115 - held for the daemon's life
+    try:
+        fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError:
+        raise DaemonError(f"another maied is already running on {settings.DATA_DIR}") from None
+    return handle
+
+
+def bind_unix_socket(path: Path) -> socket.socket:
+    """Bind the API socket ourselves (run by hand), mode 0660 and group maie where that group exists."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    if path.exists() or path.is_symlink():
+        probe = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        try:
+            probe.connect(str(path))
+            raise DaemonError(f"{path} is in use by another process (another maied?)")
+        except (ConnectionRefusedError, FileNotFoundError):
+            path.unlink()
+        finally:
+            probe.close()
+    sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    old = os.umask(0o117)
+    try:
+        sock.bind(str(path))
+    finally:
+        os.umask(old)
+    os.chmod(path, SOCKET_MODE)
+    with contextlib.suppress(KeyError, PermissionError):
+        os.chown(path, -1, grp.getgrnam("maie").gr_gid)
+    sock.listen(128)
+    sock.setblocking(False)
+    return sock
+
+
+class Daemon:
+    def __init__(self, settings: Settings):
+        self.settings = settings
+        self.stopping = asyncio.Event()
+        self.store = TaskStore(settings.db_path)
+        self.supervisor = Supervisor(self.store, settings, on_status=self._status)
+        self.runner: web.AppRunner | None = None
+        self.owned_socket: Path | None = None
+
+    def _status(self, line: str) -> None:
+        systemd.notify(f"STATUS={line}")
+
+    async def start(self) -> None:
+        loop = asyncio.get_running_loop()
+        changes = ChangeNotifier(loop)
+        self.store.add_listener(changes.on_change)
+        self.store.add_listener(TaskEventLogger(self.store))
+        self.supervisor.recover()
+        self.store.expire_results(self.settings.RESULT_TTL)
+        facts = DaemonFacts(
+            worker_active=lambda: self.supervisor.running is not None,
+            worker_healthy=self.supervisor.healthy,
+            shutting_down=self.stopping.is_set,
+            model_loads=lambda: dict(self.supervisor.model_loads),
+        )
+        ctx = ApiContext(self.settings, self.store, changes, facts, builtin_templates_dir())
+        self.runner = web.AppRunner(create_app(ctx), handle_signals=False, access_log=None)
+        await self.runner.setup()
+        await self._open_sites(self.runner)
+
+    async def _open_sites(self, runner: web.AppRunner) -> None:
+        activated = systemd.listen_sockets()
+        if activated:
+            for sock in activated:
+                await web.SockSite(runner, sock).start()
+            log.info("serving on %d socket(s) from systemd", len(activated))
+        else:
+            sock = bind_unix_socket(self.settings.API_SOCKET)
+            self.owned_socket = self.settings.API_SOCKET
+            await web.SockSite(runner, sock).start()
+            log.info("serving on %s", self.settings.API_SOCKET)
+        if self.settings.API_PORT is not None:
+            await web.TCPSite(runner, self.settings.API_HOST, self.settings.API_PORT).start()
+            log.info("serving on tcp %s:%d (API key required)", self.settings.API_HOST, self.settings.API_PORT)
+
+    async def run(self) -> None:
+        await self.start()
+        loop = asyncio.get_running_loop()
+        for sig in (signal.SIGTERM, signal.SIGINT):
+            loop.add_signal_handler(sig, self.stopping.set)
+        worker = asyncio.ensure_future(self.supervisor.run_forever())
+        helpers = [asyncio.ensure_future(self._watchdog()), asyncio.ensure_future(self._sweep())]
+        systemd.notify("READY=1", "STATUS=" + self.supervisor.status_line())
+        log.info("maied ready", extra={"event": "ready", "pid": os.getpid()})
+        await self.stopping.wait()
+        systemd.notify("STOPPING=1", "STATUS=stopping")
+        log.info("stopping: letting the running stage finish (up to %.0f s)", self.settings.SHUTDOWN_GRACE_SECONDS)
+        await self.supervisor.shutdown(self.settings.SHUTDOWN_GRACE_SECONDS)
+        await worker
+        for task in helpers:
+            task.cancel()
+        await self.close()
+
+    async def close(self) -> None:
+        if self.runner is not None:
+            await self.runner.cleanup()
+        if self.owned_socket is not None:
+            with contextlib.suppress(OSError):
+                self.owned_socket.unlink()
+        self.store.close()
+        log.info("maied stopped", extra={"event": "stopped"})
+
+    async def _watchdog(self) -> None:
+        """WATCHDOG=1 while the event loop runs and the worker child answers its heartbeat."""
+        interval = systemd.watchdog_interval()
+        if interval is None:
+            return
+        while True:
+            if self.supervisor.healthy():
+                systemd.notify("WATCHDOG=1")
+            else:
+                log.error("worker child does not answer its heartbeat: withholding the watchdog ping")
+            await asyncio.sleep(interval)
+
+    async def _sweep(self) -> None:
+        while True:
+            await asyncio.sleep(SWEEP_SECONDS)
+            with contextlib.suppress(Exception):
+                expired = self.store.expire_results(self.settings.RESULT_TTL)
+                if expired:
+                    log.info("results expired for %d task(s)", len(expired))
+
+
+def serve(settings: Settings) -> None:
+    lock = take_state_lock(settings)
+    try:
+        asyncio.run(Daemon(settings).run())
+    finally:
+        lock.close()

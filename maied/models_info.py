@@ -1,0 +1,80 @@
+"""What each backend will use, found without loading anything (for /health, /v1/models, maictl models)."""
+
+from __future__ import annotations
+
+import importlib.util
+from pathlib import Path
+from typing import Any
+
+from maied.settings import Settings
+
+
+def _installed(module: str) -> bool:
+    return importlib.util.find_spec(module) is not None
+
+
+def _size(path: Path | None) -> int | None:
+    if path is None or not path.exists():
+        return None
+    if path.is_file():
+        return path.stat().st_size
+    return sum(p.stat().st_size for p in path.rglob("*") if p.is_file())
+
+
+def whisper_info(settings: Settings) -> dict[str, Any]:
+    info: dict[str, Any] = {"backend": "whisper", "installed": _installed("faster_whisper"),
+                            "device": settings.WHISPER_DEVICE, "compute_type": settings.WHISPER_COMPUTE_TYPE}
+    try:
+        from maied.asr.whisper_models import locate_whisper_model
+    except ImportError:
+        return info | {"model": settings.WHISPER_MODEL_VARIANT or "embedded", "present": False}
+    where = locate_whisper_model(settings)
+    from maied.asr.embedded import embedded_whisper_available
+
+    present = where.present or (where.embedded and embedded_whisper_available())
+    return info | {
+        "model": where.variant or "embedded-whisper-base",
+        "path": str(where.path) if where.path else (str(where.looked_at[0]) if where.looked_at else None),
+        "present": present,
+        "size_bytes": _size(where.path),
+        "embedded_default": where.embedded,
+        "looked_at": [str(p) for p in where.looked_at],
+    }
+
+
+def chunkformer_info(settings: Settings) -> dict[str, Any]:
+    name = settings.CHUNKFORMER_MODEL_NAME
+    local = Path(name).expanduser()
+    folder = local if local.is_dir() else settings.models_dir / name.split("/")[-1]
+    present = (folder / "pytorch_model.bin").is_file()
+    return {"backend": "chunkformer", "installed": _installed("chunkformer"), "model": name,
+            "path": str(folder), "present": present, "size_bytes": _size(folder) if present else None,
+            "device": "auto", "embedded_default": False}
+
+
+def llm_info(settings: Settings) -> dict[str, Any]:
+    try:
+        from maied.llm.factory import describe_llm
+
+        return dict(describe_llm(settings))
+    except ImportError:
+        return {"backend": None, "model": None, "present": False,
+                "reason": "no LLM backend installed (scripts/install.sh --with llm-cpu)"}
+
+
+def describe_models(settings: Settings) -> dict[str, Any]:
+    asr = [whisper_info(settings), chunkformer_info(settings)]
+    for entry in asr:
+        entry["default"] = entry["backend"] == settings.ASR_BACKEND
+    return {"asr": asr, "llm": llm_info(settings), "models_dir": str(settings.models_dir)}
+
+
+def asr_summary(settings: Settings) -> dict[str, Any]:
+    info = whisper_info(settings) if settings.ASR_BACKEND == "whisper" else chunkformer_info(settings)
+    return {"backend": settings.ASR_BACKEND, "model": info.get("model"),
+            "embedded_default": bool(info.get("embedded_default"))}
+
+
+def llm_summary(settings: Settings) -> dict[str, Any]:
+    info = llm_info(settings)
+    return {"backend": info.get("backend"), "model": info.get("model")}
