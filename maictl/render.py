@@ -88,6 +88,17 @@ def transcript_of(doc: dict[str, Any]) -> str | None:
 
 
 # --- people's output --------------------------------------------------------------------------------
+def emit(console: Console, renderable: Any) -> None:
+    """Print a table; when piped, without the padding rich leaves at the ends of lines."""
+    if console.is_terminal:
+        console.print(renderable)
+        return
+    with console.capture() as captured:
+        console.print(renderable)
+    for line in captured.get().splitlines():
+        click.echo(line.rstrip())
+
+
 def _grid() -> Table:
     grid = Table.grid(padding=(0, 2))
     grid.add_column(style="bold")
@@ -99,7 +110,7 @@ def render_kv(console: Console, rows: list[tuple[str, Any]]) -> None:
     grid = _grid()
     for key, value in rows:
         grid.add_row(key, fmt_value(value))
-    console.print(grid)
+    emit(console, grid)
 
 
 def status_rows(doc: dict[str, Any]) -> list[tuple[str, Any]]:
@@ -149,7 +160,7 @@ def render_table(console: Console, columns: list[str], rows: list[list[Any]]) ->
         table.add_column(column, overflow="fold")
     for row in rows:
         table.add_row(*[Text(fmt_value(v), style=STATUS_STYLES.get(str(v), "")) for v in row])
-    console.print(table)
+    emit(console, table)
 
 
 def render_tasks(console: Console, tasks: list[dict[str, Any]]) -> None:

@@ -13,8 +13,9 @@ REPO = Path(__file__).resolve().parents[2]
 if str(REPO) not in sys.path:
     sys.path.insert(0, str(REPO))
 
-from maictl.cli import cli  # noqa: E402
 from maictl_stub import StubDaemon  # noqa: E402
+
+from maictl.cli import cli  # noqa: E402
 
 
 @pytest.fixture
