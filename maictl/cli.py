@@ -278,7 +278,7 @@ def write_output(chunks: Iterator[bytes], output: Path | None) -> None:
 @cli.command("list")
 @click.option("--status", "status_filter", type=click.Choice(STATUSES, case_sensitive=False),
               help="Only tasks in this status.")
-@click.option("--limit", type=click.IntRange(1, 1000), default=20, show_default=True, help="At most N tasks.")
+@click.option("--limit", type=click.IntRange(1, 500), default=20, show_default=True, help="At most N tasks.")
 @click.option("--cursor", metavar="CURSOR", help="Continue a previous listing (the cursor it printed).")
 @json_option
 @click.pass_context
@@ -308,7 +308,12 @@ def cancel(ctx: click.Context, task_id: str, as_json: bool) -> None:
     """
     with open_client(ctx) as client:
         body = client.cancel(task_id)
-    render.print_json(body) if as_json else click.echo(f"{task_id} {body.get('status') or 'CANCELLED'}")
+    if as_json:
+        render.print_json(body)
+    elif body.get("cancel_requested"):
+        click.echo(f"{task_id} cancel requested (it was {body.get('status')}; it stops within moments)")
+    else:
+        click.echo(f"{task_id} {body.get('status') or 'CANCELLED'}")
 
 
 @cli.command()

@@ -226,8 +226,13 @@ class StubDaemon:
             return error(404, "TASK_NOT_FOUND", f"no task {task_id}")
         if self.current(task_id)["status"] in TERMINAL:
             return error(409, "TASK_NOT_CANCELLABLE", f"task {task_id} has already ended")
-        self.tasks[task_id] = [status_doc(task_id, "CANCELLED")]
-        return web.json_response({"task_id": task_id, "status": "CANCELLED"})
+        current = self.current(task_id)["status"]
+        if current == "PENDING":  # like maied: a pending task is cancelled at once, a running one is asked to stop
+            self.tasks[task_id] = [status_doc(task_id, "CANCELLED")]
+            return web.json_response({"task_id": task_id, "status": "CANCELLED", "cancel_requested": False},
+                                     status=202)
+        self.tasks[task_id] = [self.current(task_id), status_doc(task_id, "CANCELLED")]
+        return web.json_response({"task_id": task_id, "status": current, "cancel_requested": True}, status=202)
 
     async def delete(self, request: web.Request) -> web.Response:
         task_id = request.match_info["id"]

@@ -113,11 +113,21 @@ def test_list_tells_how_to_continue(stub: StubDaemon, maictl) -> None:
     assert "more: maictl list --cursor c2" in result.stderr
 
 
-def test_cancel_then_delete(stub: StubDaemon, maictl) -> None:
-    task_id = stub.add_task([status_doc("t1", "PROCESSING_ASR")])
+def test_cancel_of_a_pending_task(stub: StubDaemon, maictl) -> None:
+    task_id = stub.add_task([status_doc("t1", "PENDING")])
     cancelled = maictl("cancel", task_id)
     assert (cancelled.exit_code, cancelled.stdout) == (0, "t1 CANCELLED\n")
-    assert stub.current(task_id)["status"] == "CANCELLED"
+    assert ("POST", "/v1/tasks/t1/cancel", {}) in stub.requests
+
+
+def test_cancel_of_a_running_task_then_wait_then_delete(stub: StubDaemon, maictl) -> None:
+    task_id = stub.add_task([status_doc("t1", "PROCESSING_ASR")])
+    cancelled = maictl("cancel", task_id)
+    assert cancelled.exit_code == 0
+    assert cancelled.stdout.startswith("t1 cancel requested (it was PROCESSING_ASR")
+    waited = maictl("status", task_id, "--wait")
+    assert waited.exit_code == 1
+    assert waited.stderr.splitlines()[-1] == "maictl: error: CANCELLED: task t1 was cancelled"
     deleted = maictl("delete", task_id, "--json")
     assert deleted.exit_code == 0
     assert json.loads(deleted.stdout) == {"task_id": "t1", "deleted": True}
