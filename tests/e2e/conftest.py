@@ -1,0 +1,34 @@
+from __future__ import annotations
+
+import tempfile
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from tests.audio_fixtures import ENGLISH_TEXT, speak_wav
+from tests.e2e.daemon_harness import Daemon, running_daemon
+
+
+@pytest.fixture(scope="session")
+def models_dir() -> Path:
+    """One models folder for the whole run: the embedded model is placed once."""
+    return Path(tempfile.mkdtemp(prefix="maie-models-"))
+
+
+@pytest.fixture(scope="session")
+def english_wav(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return speak_wav(ENGLISH_TEXT, tmp_path_factory.mktemp("audio") / "english.wav")
+
+
+@pytest.fixture
+def daemon(models_dir: Path) -> Iterator[Daemon]:
+    with running_daemon(MODELS_DIR=str(models_dir), MAIE_TEST_HOOKS="1", LLM_BACKEND="none") as d:
+        yield d
+
+
+def copy_as(src: Path, dst_dir: Path, name: str) -> Path:
+    """The same recording under another name (the test hooks act on file names)."""
+    dst = dst_dir / name
+    dst.write_bytes(src.read_bytes())
+    return dst
