@@ -183,7 +183,11 @@ def finish_submission(client: MaiedClient, accepted: dict[str, Any], wait: bool,
         render.print_json(accepted) if as_json else click.echo(task_id)
         return
     doc = wait_for(client, task_id)
-    render.print_json(doc) if as_json else render.render_result(doc)
+    if as_json:
+        render.print_json(doc)
+    else:
+        render.warn_lines(doc)
+        render.render_result(doc)
     raise_if_ended_badly(doc)
 
 

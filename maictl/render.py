@@ -21,11 +21,16 @@ from rich.text import Text
 
 STAGE_ORDER = ("PENDING", "PREPROCESSING", "PROCESSING_ASR", "PROCESSING_LLM", "COMPLETE")
 STATUS_STYLES = {"COMPLETE": "green", "FAILED": "bold red", "CANCELLED": "yellow", "PENDING": "cyan"}
+PIPED_WIDTH = 400
 HEALTH_STYLES = {"healthy": "green", "degraded": "yellow", "unhealthy": "bold red"}
 
 
 def stdout_console() -> Console:
-    return Console(markup=False, highlight=False, soft_wrap=False)
+    """On a terminal, its width; piped, wide enough that no line of a table is folded."""
+    console = Console(markup=False, highlight=False, soft_wrap=False)
+    if not console.is_terminal:
+        console.width = PIPED_WIDTH
+    return console
 
 
 def stderr_console() -> Console:
@@ -67,7 +72,7 @@ def fmt_value(value: Any) -> str:
 
 
 def flatten(data: Any, prefix: str = "") -> list[tuple[str, Any]]:
-    """Nested dicts as `a.b.c` keys; lists of dicts as `a[0].b`; scalars and plain lists as leaves."""
+    """Nested dicts as `a.b.c` keys; lists of dicts as `a.<backend|name|id>.b` (or `a[0].b`); the rest as leaves."""
     if isinstance(data, dict) and data:
         rows: list[tuple[str, Any]] = []
         for key, value in data.items():
@@ -76,7 +81,8 @@ def flatten(data: Any, prefix: str = "") -> list[tuple[str, Any]]:
     if isinstance(data, list) and data and all(isinstance(v, dict) for v in data):
         rows = []
         for i, value in enumerate(data):
-            rows += flatten(value, f"{prefix}[{i}]")
+            label = value.get("backend") or value.get("name") or value.get("id")
+            rows += flatten(value, f"{prefix}.{label}" if isinstance(label, str) else f"{prefix}[{i}]")
         return rows
     return [(prefix or "value", data)]
 
@@ -113,11 +119,17 @@ def render_kv(console: Console, rows: list[tuple[str, Any]]) -> None:
     emit(console, grid)
 
 
+def shows_stage(doc: dict[str, Any]) -> bool:
+    """The finer stage is news while a task runs, and where it failed; after COMPLETE it is only its last."""
+    stage, status = doc.get("stage"), doc.get("status")
+    return bool(stage) and stage != status and status not in ("COMPLETE", "CANCELLED")
+
+
 def status_rows(doc: dict[str, Any]) -> list[tuple[str, Any]]:
     """The lines of `maictl status`: what a person wants to know about a task, in order."""
     status = doc.get("status")
     rows: list[tuple[str, Any]] = [("task", doc.get("task_id")), ("status", status)]
-    if doc.get("stage") and doc.get("stage") != status:
+    if shows_stage(doc):
         rows.append(("stage", doc.get("stage")))
     if doc.get("queue_position") is not None:
         rows.append(("queue position", doc.get("queue_position")))
@@ -152,6 +164,13 @@ def render_result(doc: dict[str, Any]) -> None:
         if text is not None:
             click.echo("")
         print_json(results["summary"])
+
+
+def warn_lines(doc: dict[str, Any]) -> None:
+    """The task's warnings on stderr, one line each: `maictl: warning: CODE: message`."""
+    for warning in doc.get("warnings") or []:
+        if isinstance(warning, dict):
+            click.echo(f"maictl: warning: {warning.get('code')}: {warning.get('message')}", err=True)
 
 
 def render_table(console: Console, columns: list[str], rows: list[list[Any]]) -> None:
@@ -193,7 +212,7 @@ def describe_state(doc: dict[str, Any]) -> str:
     """`PROCESSING_ASR`, with the finer stage, queue position or failure when there is one."""
     status = str(doc.get("status"))
     text = status
-    if doc.get("stage") and doc.get("stage") != status:
+    if shows_stage(doc) and status != "FAILED":
         text += f" ({doc['stage']})"
     if status == "PENDING" and doc.get("queue_position") is not None:
         text += f", queue position {doc['queue_position']}"

@@ -43,7 +43,8 @@ def default_script(task_id: str) -> list[dict[str, Any]]:
         status_doc(task_id, "PREPROCESSING"),
         status_doc(task_id, "PROCESSING_ASR"),
         status_doc(task_id, "PROCESSING_ASR"),
-        status_doc(task_id, "COMPLETE", results=results, completed_at="2026-01-02T03:05:00+00:00",
+        status_doc(task_id, "COMPLETE", stage="PROCESSING_ASR", results=results,  # maied keeps the last stage
+                   completed_at="2026-01-02T03:05:00+00:00",
                    metrics={"input_duration_seconds": 2.5, "rtf": 0.2}),
     ]
 
@@ -159,9 +160,10 @@ class StubDaemon:
         return web.json_response(doc, status=503 if self.health_status == "unhealthy" else 200)
 
     async def models(self, request: web.Request) -> web.Response:
-        return web.json_response({"asr": {"whisper": {"model": "base", "present": True, "size_mb": 145,
-                                                      "device": "cpu", "selected": True}},
-                                  "llm": {"cpu": {"model": "smollm2", "present": False, "selected": False}}})
+        return web.json_response({"asr": [{"backend": "whisper", "model": "base", "present": True,
+                                           "size_bytes": 147883078, "device": "cpu", "default": True},
+                                          {"backend": "chunkformer", "present": False, "default": False}],
+                                  "llm": {"backend": None, "model": None, "present": False}})
 
     async def templates(self, request: web.Request) -> web.Response:
         return web.json_response({"templates": [{"id": "meeting_notes_v1", "name": "Meeting notes",

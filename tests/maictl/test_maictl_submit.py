@@ -143,3 +143,12 @@ def test_status_wait_follows_an_existing_task(stub: StubDaemon, maictl) -> None:
     assert result.exit_code == 0
     assert json.loads(result.stdout)["status"] == "COMPLETE"
     assert result.stderr.count("\n") == 4
+
+
+def test_wait_shows_the_tasks_warnings_on_stderr(stub: StubDaemon, maictl, wav: Path) -> None:
+    stub.next_script = [status_doc("t1", "COMPLETE", results={"raw_transcript": ""},
+                                   warnings=[{"code": "NO_SPEECH", "message": "no speech was found"}])]
+    result = maictl("submit", str(wav), "--wait")
+    assert result.exit_code == 0
+    assert result.stdout == "\n"
+    assert "maictl: warning: NO_SPEECH: no speech was found" in result.stderr.splitlines()
