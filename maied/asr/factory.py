@@ -1,0 +1,41 @@
+"""Pick and load an ASR backend by name."""
+
+from __future__ import annotations
+
+from maied.asr.base import ASRBackend
+from maied.errors import BackendUnavailable
+from maied.settings import Settings
+
+ASR_BACKENDS = ("whisper", "chunkformer")
+
+
+def create_asr_backend(name: str, settings: Settings) -> ASRBackend:
+    """Load backend `name` now. Raises BackendUnavailable (unknown name), MissingExtra (library not
+    installed), ModelNotFound (naming the paths looked at and how to install), ModelMemoryError."""
+    if name == "whisper":
+        from maied.asr.whisper import WhisperBackend
+
+        return WhisperBackend.load(settings)
+    if name == "chunkformer":
+        from maied.asr.chunkformer import ChunkFormerBackend
+
+        return ChunkFormerBackend.load(settings)
+    raise BackendUnavailable(
+        f"unknown ASR backend {name!r}; choose one of {', '.join(ASR_BACKENDS)}",
+        details={"backend": name, "available": list(ASR_BACKENDS)},
+    )
+
+
+def asr_model_key(name: str, settings: Settings) -> tuple:
+    """Equal keys mean the same loaded model: the worker may reuse a backend across tasks."""
+    if name == "whisper":
+        return (
+            "whisper",
+            settings.WHISPER_MODEL_VARIANT.strip(),
+            str(settings.models_dir),
+            settings.WHISPER_DEVICE,
+            settings.WHISPER_COMPUTE_TYPE,
+        )
+    if name == "chunkformer":
+        return ("chunkformer", settings.CHUNKFORMER_MODEL_NAME.strip(), str(settings.models_dir))
+    return (name,)

@@ -1,0 +1,204 @@
+"""The faster-whisper (CTranslate2) backend: no torch anywhere on this path (VAD is faster-whisper's ONNX)."""
+
+from __future__ import annotations
+
+import logging
+import os
+import time
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from maied.asr.base import ASROptions, ASRResult, duration_weighted_confidence, no_speech_warning
+from maied.asr.checkpoint import checkpoint_sha256
+from maied.asr.hallucination import Candidate, filter_hallucinations
+from maied.asr.whisper_models import WEIGHTS_FILE, prepare_whisper_model
+from maied.domain import Segment, Word
+from maied.errors import ASRProcessingError, MissingExtra, ModelMemoryError, ModelNotFound
+from maied.settings import Settings
+
+log = logging.getLogger(__name__)
+
+SAMPLE_RATE = 16000
+DEFAULT_VAD_THRESHOLD = 0.5
+VAD_MIN_SILENCE_MS = 1000
+TEMPERATURES = (0.0, 0.2, 0.4, 0.6, 0.8, 1.0)
+
+
+def import_faster_whisper() -> Any:
+    try:
+        import faster_whisper
+    except ImportError as exc:
+        raise MissingExtra("faster-whisper", "whisper", import_error=str(exc)) from None
+    return faster_whisper
+
+
+def resolve_device(setting: str) -> str:
+    """`auto` -> cuda when CTranslate2 sees a CUDA device, else cpu."""
+    if setting != "auto":
+        return setting
+    import ctranslate2
+
+    try:
+        return "cuda" if ctranslate2.get_cuda_device_count() > 0 else "cpu"
+    except Exception:  # a broken CUDA driver must not stop the CPU path
+        return "cpu"
+
+
+def resolve_compute_type(setting: str, device: str) -> str:
+    if setting and setting != "auto":
+        return setting
+    return "float16" if device == "cuda" else "int8"
+
+
+class WhisperBackend:
+    name = "whisper"
+
+    def __init__(self, model: Any, model_dir: Path, variant: str, device: str, compute_type: str):
+        self._model = model
+        self.model_dir = model_dir
+        self.variant = variant
+        self.device = device
+        self.compute_type = compute_type
+        self._checkpoint_hash: str | None = None
+        self.load_seconds = 0.0
+
+    @classmethod
+    def load(cls, settings: Settings) -> WhisperBackend:
+        """Find (or place) the configured model and load it now."""
+        faster_whisper = import_faster_whisper()
+        model_dir = prepare_whisper_model(settings)
+        device = resolve_device(settings.WHISPER_DEVICE)
+        compute_type = resolve_compute_type(settings.WHISPER_COMPUTE_TYPE, device)
+        started = time.perf_counter()
+        try:
+            model = faster_whisper.WhisperModel(
+                str(model_dir), device=device, compute_type=compute_type, cpu_threads=os.cpu_count() or 0
+            )
+        except MemoryError as exc:
+            raise ModelMemoryError(
+                f"not enough memory to load the Whisper model {model_dir}: {exc}"
+            ) from None
+        except (RuntimeError, ValueError, OSError) as exc:
+            raise _load_error(exc, model_dir) from None
+        backend = cls(model, model_dir, settings.WHISPER_MODEL_VARIANT, device, compute_type)
+        backend.load_seconds = round(time.perf_counter() - started, 3)
+        log.info(
+            "loaded Whisper %s on %s/%s in %.2f s", model_dir, device, compute_type, backend.load_seconds
+        )
+        return backend
+
+    @property
+    def checkpoint_hash(self) -> str:
+        if self._checkpoint_hash is None:
+            self._checkpoint_hash = checkpoint_sha256(self.model_dir / WEIGHTS_FILE)
+        return self._checkpoint_hash
+
+    def describe(self) -> dict[str, Any]:
+        return {
+            "name": self.name,
+            "model": str(self.model_dir),
+            "variant": self.variant or "embedded",
+            "checkpoint_hash": self.checkpoint_hash,
+            "compute_type": self.compute_type,
+            "device": self.device,
+            "decoding": {
+                "temperature": list(TEMPERATURES),
+                "condition_on_previous_text": True,
+                "vad": "faster-whisper silero onnx",
+                "vad_min_silence_ms": VAD_MIN_SILENCE_MS,
+                "hallucination_filter": True,
+            },
+        }
+
+    def transcribe(self, audio: np.ndarray, options: ASROptions) -> ASRResult:
+        audio = np.ascontiguousarray(audio, dtype=np.float32)
+        seconds = audio.shape[0] / SAMPLE_RATE
+        started = time.perf_counter()
+        candidates, info = self._decode(audio, options)
+        elapsed = time.perf_counter() - started
+        report = filter_hallucinations(candidates)
+        segments = report.segments
+        return ASRResult(
+            segments=segments,
+            language=info.language,
+            language_probability=round(float(info.language_probability), 4),
+            confidence_avg=duration_weighted_confidence(segments),
+            warnings=[] if segments else [no_speech_warning(seconds)],
+            metrics={
+                "asr_seconds": round(elapsed, 3),
+                "asr_rtf": round(elapsed / seconds, 4) if seconds else None,
+                "audio_seconds": round(seconds, 3),
+                "vad_coverage": _vad_coverage(info, options),
+                "segments_decoded": len(candidates),
+                **report.metrics(),
+            },
+        )
+
+    def _decode(self, audio: np.ndarray, options: ASROptions) -> tuple[list[Candidate], Any]:
+        """Run the model; faster-whisper decodes lazily, so the segments are consumed here."""
+        try:
+            segments, info = self._model.transcribe(audio, **decode_kwargs(options))
+            candidates = [_candidate(s) for s in segments]
+        except MemoryError as exc:
+            raise ModelMemoryError(f"out of memory during transcription: {exc}") from None
+        except (RuntimeError, ValueError) as exc:
+            if "out of memory" in str(exc).lower():
+                raise ModelMemoryError(f"out of memory during transcription: {exc}") from None
+            raise ASRProcessingError(f"Whisper transcription failed: {exc}") from None
+        return candidates, info
+
+
+def decode_kwargs(options: ASROptions) -> dict[str, Any]:
+    """faster-whisper's transcribe() arguments for these options."""
+    kwargs: dict[str, Any] = {
+        "language": options.language or None,
+        "beam_size": options.beam_size,
+        "word_timestamps": options.word_timestamps,
+        "temperature": list(TEMPERATURES),
+        "condition_on_previous_text": True,
+        "vad_filter": options.enable_vad,
+    }
+    terms = [t.strip() for t in options.vocabulary if t.strip()]
+    if terms:
+        kwargs["hotwords"] = ", ".join(terms)
+    if options.enable_vad:
+        from faster_whisper.vad import VadOptions
+
+        threshold = options.vad_threshold if options.vad_threshold is not None else DEFAULT_VAD_THRESHOLD
+        kwargs["vad_parameters"] = VadOptions(threshold=threshold, min_silence_duration_ms=VAD_MIN_SILENCE_MS)
+    return kwargs
+
+
+def _candidate(seg: Any) -> Candidate:
+    words = None
+    if seg.words is not None:
+        words = [
+            Word(float(w.start), float(w.end), w.word, round(float(w.probability), 4)) for w in seg.words
+        ]
+    segment = Segment(
+        start=float(seg.start),
+        end=float(seg.end),
+        text=seg.text.strip(),
+        words=words,
+        avg_logprob=float(seg.avg_logprob),
+    )
+    return Candidate(segment, no_speech_prob=float(seg.no_speech_prob))
+
+
+def _vad_coverage(info: Any, options: ASROptions) -> float | None:
+    if not options.enable_vad or not info.duration:
+        return None
+    return round(float(info.duration_after_vad) / float(info.duration), 4)
+
+
+def _load_error(exc: Exception, model_dir: Path) -> Exception:
+    text = str(exc)
+    if "out of memory" in text.lower():
+        return ModelMemoryError(f"not enough memory to load the Whisper model {model_dir}: {text}")
+    return ModelNotFound(
+        f"the Whisper model at {model_dir} could not be loaded ({text}); check the folder holds a "
+        f"CTranslate2 Whisper model (model.bin, config.json, tokenizer.json)",
+        details={"path": str(model_dir)},
+    )
