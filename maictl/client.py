@@ -6,6 +6,7 @@ Every method returns the parsed JSON body (or the raw bytes of a transcript file
 
 from __future__ import annotations
 
+import errno
 import mimetypes
 import os
 from collections.abc import Iterator
@@ -203,31 +204,34 @@ class MaiedClient:
 def describe_unreachable(connection: Connection, exc: Exception) -> str:
     """One line saying why the daemon could not be reached and what to try."""
     hint = "is maied running? see `systemctl status maied`"
+    target = connection.url or connection.socket
+    error_number = _os_errno(exc)
+    if error_number == errno.ECONNREFUSED:
+        stale = "" if connection.url else ", a stale socket"
+        return f"cannot reach maied at {target}: connection refused{stale} ({hint})"
     if connection.url:
-        return f"cannot reach maied at {connection.url}: {_reason(exc)} ({hint})"
-    path = connection.socket
-    if not os.path.exists(path):
-        return f"cannot reach maied at {path}: no such file ({hint})"
-    if not os.access(path, os.R_OK | os.W_OK):
-        return (f"cannot reach maied at {path}: permission denied (join the `maie` group: "
+        return f"cannot reach maied at {target}: {_reason(exc)} ({hint})"
+    if error_number in (errno.EACCES, errno.EPERM):
+        return (f"cannot reach maied at {target}: permission denied (join the `maie` group: "
                 "`sudo usermod -aG maie $USER`, then log in again)")
-    if _is_connection_refused(exc):
-        return f"cannot reach maied at {path}: connection refused, a stale socket ({hint})"
-    return f"cannot reach maied at {path}: {_reason(exc)} ({hint})"
+    if error_number == errno.ENOENT or not os.path.exists(target):
+        return f"cannot reach maied at {target}: no such file ({hint})"
+    return f"cannot reach maied at {target}: {_reason(exc)} ({hint})"
+
+
+def _os_errno(exc: BaseException) -> int | None:
+    """The errno of the OSError under httpx's wrappers, if there is one."""
+    seen: BaseException | None = exc
+    while seen is not None:
+        if isinstance(seen, OSError) and seen.errno is not None:
+            return seen.errno
+        seen = seen.__cause__ or seen.__context__
+    return None
 
 
 def _reason(exc: Exception) -> str:
     text = str(exc) or type(exc).__name__
     return text.split("] ", 1)[-1].strip() or type(exc).__name__
-
-
-def _is_connection_refused(exc: BaseException) -> bool:
-    seen: BaseException | None = exc
-    while seen is not None:
-        if isinstance(seen, ConnectionRefusedError) or "Connection refused" in str(seen):
-            return True
-        seen = seen.__cause__ or seen.__context__
-    return False
 
 
 def _segment(value: str) -> str:

@@ -6,12 +6,19 @@ import os
 import pty
 import re
 import select
+import shutil
 import signal
+import socket
 import subprocess
 import sys
+import tempfile
 from pathlib import Path
 
+import pytest
+from click.testing import CliRunner
 from maictl_stub import TRANSCRIPT, StubDaemon
+
+from maictl.cli import cli
 
 REPO = Path(__file__).resolve().parents[2]
 
@@ -99,3 +106,48 @@ def test_ctrl_c_while_waiting_leaves_the_task_running(stub: StubDaemon, tmp_path
     assert last.startswith("maictl: error: INTERRUPTED: stopped waiting; task t1 goes on in maied")
     assert "Traceback" not in err.decode()
     assert not any(m == "POST" and p.endswith("/cancel") for m, p, _ in stub.requests)
+
+
+def run_as_nobody(socket_path: str, *args: str) -> tuple[int, str]:
+    """Run maictl in a forked child that has dropped root for `nobody` (the interpreter is already loaded,
+    so it need not be readable by that user); return its exit code and stderr."""
+    read_fd, write_fd = os.pipe()
+    pid = os.fork()
+    if pid == 0:  # the child: never returns into pytest
+        code = 99
+        try:
+            os.close(read_fd)
+            os.setgroups([])
+            os.setgid(65534)
+            os.setuid(65534)
+            result = CliRunner(env={"MAIE_SOCKET": socket_path}).invoke(cli, list(args))
+            os.write(write_fd, result.stderr.encode())
+            code = result.exit_code
+        finally:
+            os._exit(code)
+    os.close(write_fd)
+    with os.fdopen(read_fd, "rb") as pipe:
+        stderr = pipe.read().decode()
+    _, status = os.waitpid(pid, 0)
+    return os.waitstatus_to_exitcode(status), stderr
+
+
+@pytest.mark.skipif(os.geteuid() != 0, reason="needs root to become another user")
+@pytest.mark.parametrize("layout", ["socket 0600", "directory 0700"])
+def test_a_user_outside_the_group_is_told_to_join_it(layout: str) -> None:
+    """What a user who is not in the `maie` group sees: the socket (or its directory) refuses them."""
+    base = Path(tempfile.mkdtemp(prefix="maictl-perm-", dir=tempfile.gettempdir()))
+    path = base / "s.sock"
+    listener = socket.socket(socket.AF_UNIX)
+    listener.bind(str(path))
+    listener.listen(1)
+    try:
+        os.chmod(base, 0o700 if layout == "directory 0700" else 0o755)
+        os.chmod(path, 0o600)
+        code, err = run_as_nobody(str(path), "health")
+    finally:
+        listener.close()
+        shutil.rmtree(base)
+    assert code == 3, err
+    assert err == (f"maictl: error: UNREACHABLE: cannot reach maied at {path}: permission denied "
+                   "(join the `maie` group: `sudo usermod -aG maie $USER`, then log in again)\n")
