@@ -71,6 +71,7 @@ class StubDaemon:
     next_script: list[dict[str, Any]] | None = None
     fail_next: web.Response | None = None
     hold_long_polls: bool = False
+    poll_failures: list[str] = field(default_factory=list)  # "503" or "drop", one per coming long-poll
     uploads: list[Upload] = field(default_factory=list)
     texts: list[dict[str, Any]] = field(default_factory=list)
     requests: list[tuple[str, str, dict[str, str]]] = field(default_factory=list)
@@ -209,12 +210,22 @@ class StubDaemon:
             return error(404, "TASK_NOT_FOUND", f"no task {task_id}")
         script = self.tasks[task_id]
         if "wait" in request.query:
+            if self.poll_failures:
+                return self._fail_poll(request, self.poll_failures.pop(0))
             if self.hold_long_polls:
                 self.long_poll_started.set()
                 await self._release.wait()
             if len(script) > 1:
                 script.pop(0)
         return web.json_response(script[0])
+
+    def _fail_poll(self, request: web.Request, kind: str) -> web.Response:
+        """What a restarting daemon does to a long-poll: answer 503, or drop the connection."""
+        if kind == "503":
+            return error(503, "SHUTTING_DOWN", "maied is restarting")
+        assert request.transport is not None
+        request.transport.close()
+        return web.Response()
 
     async def list_tasks(self, request: web.Request) -> web.Response:
         wanted = request.query.get("status")

@@ -13,6 +13,9 @@ from pathlib import Path
 import pytest
 from maictl_stub import TRANSCRIPT, StubDaemon, status_doc
 
+from maictl.client import ClientError, Connection, MaiedClient
+from maictl.wait import follow_task
+
 
 @pytest.fixture
 def wav(tmp_path: Path) -> Path:
@@ -152,3 +155,27 @@ def test_wait_shows_the_tasks_warnings_on_stderr(stub: StubDaemon, maictl, wav: 
     assert result.exit_code == 0
     assert result.stdout == "\n"
     assert "maictl: warning: NO_SPEECH: no speech was found" in result.stderr.splitlines()
+
+
+def test_wait_rides_out_a_daemon_restart(stub: StubDaemon) -> None:
+    """A 503 (shutting down) and a dropped connection during the long-poll are retried, not fatal."""
+    task_id = stub.add_task()
+    stub.poll_failures = ["503", "drop"]
+    delays: list[float] = []
+    seen: list[str] = []
+    with MaiedClient(Connection(socket=stub.socket_path)) as client:
+        final = follow_task(client, task_id, lambda doc: seen.append(doc["status"]), sleep=delays.append)
+    assert final["status"] == "COMPLETE"
+    assert seen == ["PENDING", "PREPROCESSING", "PROCESSING_ASR", "COMPLETE"]
+    assert delays == [0.5, 1.0]
+
+
+def test_wait_gives_up_on_a_daemon_that_stays_away(stub: StubDaemon) -> None:
+    task_id = stub.add_task()
+    stub.poll_failures = ["drop"] * 10
+    delays: list[float] = []
+    with MaiedClient(Connection(socket=stub.socket_path)) as client, pytest.raises(ClientError) as caught:
+        follow_task(client, task_id, lambda doc: None, sleep=delays.append)
+    assert caught.value.code == "UNREACHABLE"
+    assert delays == [0.5, 1.0, 2.0, 4.0, 8.0]
+    assert len(stub.poll_failures) == 4  # 6 tries, then it gives up
