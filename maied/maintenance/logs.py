@@ -8,6 +8,9 @@ from maied.maintenance.files import age_days, check_root, walk_files
 from maied.maintenance.plan import Plan, PlannedFile
 from maied.settings import Settings
 
+LIVE_LOGS = frozenset({"maied.log"})
+"""The file the daemon is writing now (it rotates it at midnight): never deleted, however old."""
+
 
 def plan_clean_logs(settings: Settings, *, now: float | None = None) -> Plan:
     now = time.time() if now is None else now
@@ -18,6 +21,8 @@ def plan_clean_logs(settings: Settings, *, now: float | None = None) -> Plan:
         return plan
     check_root(root)
     for info in walk_files(root):
+        if info.path.name in LIVE_LOGS and info.path.parent == root:
+            continue
         age = age_days(info.mtime, now)
         if age > settings.DAYS_TO_KEEP:
             reason = f"log file {age:.1f} days old (DAYS_TO_KEEP={settings.DAYS_TO_KEEP:g})"

@@ -15,7 +15,7 @@ def test_clean_logs_keeps_recent_files(tmp_path) -> None:  # type: ignore[no-unt
     logs = settings.log_dir
     (logs / "cron").mkdir(parents=True)
     now = time.time()
-    ages = {"maied.log": 0, "maied.log.1": 12, "maied.log.2.gz": 31, "cron/cleanup.log": 45}
+    ages = {"maied.log": 90, "maied.log.1": 12, "maied.log.2.gz": 31, "cron/cleanup.log": 45}
     for name, days in ages.items():
         (logs / name).write_text(name * 100)
         os.utime(logs / name, (now - days * 86400, now - days * 86400))
@@ -29,3 +29,4 @@ def test_clean_logs_keeps_recent_files(tmp_path) -> None:  # type: ignore[no-unt
     assert real.bytes_freed == before["cron/cleanup.log"] + before["maied.log.2.gz"]
     assert set(tree(logs)) == {"maied.log", "maied.log.1"}
     assert (logs / "cron").is_dir(), "log sub-folders are kept"
+    assert (logs / "maied.log").exists(), "the live log of an idle daemon is kept, however old"
