@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import itertools
 import json
+import os
 import sys
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -45,6 +46,13 @@ class MaictlGroup(click.Group):
             fail(exc.code, exc.message, exc.exit_code)
         except click.exceptions.Abort:
             fail("INTERRUPTED", "interrupted", ExitCode.INTERRUPTED)
+        except OSError as exc:  # a local file: the upload being read, or the -o file being written
+            fail("IO_ERROR", f"{exc.strerror or exc}{f': {exc.filename}' if exc.filename else ''}", ExitCode.IO_ERROR)
+        except Exception as exc:
+            if os.environ.get("MAICTL_DEBUG"):
+                raise
+            fail("INTERNAL", f"{type(exc).__name__}: {exc} (a bug in maictl; MAICTL_DEBUG=1 shows the traceback)",
+                 ExitCode.SOFTWARE)
         sys.exit(result if isinstance(result, int) else ExitCode.OK)
 
 

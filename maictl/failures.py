@@ -15,6 +15,8 @@ class ExitCode(IntEnum):
     UNREACHABLE = 3  # cannot reach the daemon
     REJECTED = 4  # the daemon answered 4xx
     DAEMON_ERROR = 5  # the daemon answered 5xx
+    SOFTWARE = 70  # a bug in maictl (sysexits EX_SOFTWARE)
+    IO_ERROR = 74  # a local file could not be read or written (sysexits EX_IOERR)
     INTERRUPTED = 130
 
 

@@ -185,3 +185,16 @@ def test_task_ids_cannot_change_the_route(stub: StubDaemon, maictl) -> None:
     result = maictl("status", "../tasks")
     assert result.exit_code == 4
     assert ("GET", "/v1/status/../tasks", {}) in stub.requests
+
+
+def test_an_unwritable_output_is_one_line_not_a_traceback(stub: StubDaemon, maictl) -> None:
+    task_id = complete_task(stub)
+    result = maictl("result", task_id, "-o", "/dev/full")  # every write fails with ENOSPC
+    assert result.exit_code == 74
+    assert result.stderr == "maictl: error: IO_ERROR: No space left on device\n"
+
+
+def test_help_and_version_exit_0(maictl) -> None:
+    assert maictl("--version").stdout.strip() == "maictl, version 0.1.0"
+    helped = maictl("submit", "--help")
+    assert helped.exit_code == 0 and "--vocabulary" in helped.stdout
