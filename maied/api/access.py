@@ -60,9 +60,9 @@ def identify(request: web.Request, settings: Settings) -> Identity:
     uid = peer_uid(request)
     via_tcp = uid is None
     needs_key = via_tcp or settings.REQUIRE_API_KEY_ON_SOCKET
-    if needs_key and request.path not in OPEN_PATHS:
-        if not key_matches(request.headers.get("X-API-Key"), settings.SECRET_API_KEY):
-            raise Unauthorized("missing or wrong X-API-Key")
+    given = request.headers.get("X-API-Key")
+    if needs_key and request.path not in OPEN_PATHS and not key_matches(given, settings.SECRET_API_KEY):
+        raise Unauthorized("missing or wrong X-API-Key")
     if via_tcp:
         return Identity(owner=API_KEY_OWNER, uid=None, is_admin=False, via_tcp=True)
     assert uid is not None

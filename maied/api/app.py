@@ -52,11 +52,13 @@ def create_app(ctx: ApiContext) -> web.Application:
 
 
 def _add_template_routes(app: web.Application) -> None:
+    import importlib
+
     try:
-        from maied.api import routes_templates
+        module = importlib.import_module("maied.api.routes_templates")
     except ImportError:
         return
-    app.add_routes(routes_templates.routes)
+    app.add_routes(module.routes)
 
 
 __all__ = ["create_app", "InvalidRequest"]

@@ -125,9 +125,9 @@ async def process_text(request: web.Request) -> web.Response:
 
 def _readable(ctx: ApiContext, record: TaskRecord) -> TaskRecord:
     """410 once the results are past RESULT_TTL (expired lazily here and by the periodic sweep)."""
-    if record.status.is_terminal and record.results_expired_at is None:
-        if ctx.store.expire_results(ctx.settings.RESULT_TTL, task_id=record.id):
-            record = ctx.store.require(record.id)
+    fresh = record.status.is_terminal and record.results_expired_at is None
+    if fresh and ctx.store.expire_results(ctx.settings.RESULT_TTL, task_id=record.id):
+        record = ctx.store.require(record.id)
     if record.results_expired_at is not None:
         raise ResultExpired(f"the results of task {record.id} were deleted after RESULT_TTL "
                             f"({ctx.settings.RESULT_TTL} s)")

@@ -96,7 +96,8 @@ class TaskStore:
     def list_tasks(self, *, status: str | None = None, owner: str | None = None, limit: int = 50,
              before_seq: int | None = None) -> list[TaskRecord]:
         """Newest first; `before_seq` is the cursor (the seq of the last task of the previous page)."""
-        where, args = ["1=1"], []
+        where: list[str] = ["1=1"]
+        args: list[object] = []
         if status:
             where.append("status = ?")
             args.append(status)

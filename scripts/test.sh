@@ -1,0 +1,30 @@
+#!/usr/bin/env bash
+# Run the whole test suite from nothing: install (idempotent), lint, type-check, pytest.
+#   scripts/test.sh            everything (what CI runs)
+#   scripts/test.sh --fast     skip tests marked slow (about a minute)
+#   scripts/test.sh -- ARGS    extra pytest arguments
+set -euo pipefail
+cd "$(dirname "$0")/.."
+FAST=0
+PYTEST_ARGS=()
+while [ $# -gt 0 ]; do
+  case "$1" in
+    --fast) FAST=1; shift ;;
+    --) shift; PYTEST_ARGS=("$@"); break ;;
+    *) echo "test.sh: unknown option $1" >&2; exit 2 ;;
+  esac
+done
+WITH=${MAIE_TEST_WITH:-whisper,llm-cpu,dev}
+if [ ! -f .venv/.maie-installed ] || [ "$(cat .venv/.maie-installed)" != "$WITH $(sha1sum pyproject.toml scripts/install.sh | sha1sum)" ]; then
+  scripts/install.sh --system-deps --with "$WITH"
+  echo "$WITH $(sha1sum pyproject.toml scripts/install.sh | sha1sum)" > .venv/.maie-installed
+fi
+PY=.venv/bin/python
+echo "== ruff"; $PY -m ruff check maied maictl tests
+echo "== mypy"; $PY -m mypy maied maictl
+echo "== pytest"
+if [ "$FAST" = 1 ]; then
+  $PY -m pytest -m "not slow" "${PYTEST_ARGS[@]}"
+else
+  $PY -m pytest "${PYTEST_ARGS[@]}"
+fi
