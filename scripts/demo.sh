@@ -1,0 +1,35 @@
+#!/usr/bin/env bash
+# Install maie and transcribe one recording through the real daemon, on the embedded default models.
+#   scripts/demo.sh [FILE]      (no FILE: a sample is spoken with espeak-ng)
+# State goes to ./.maie-demo (database, audio, models); the daemon is stopped at the end.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+scripts/install.sh --system-deps --with "${MAIE_DEMO_WITH:-whisper,llm-cpu}"
+STATE=$PWD/.maie-demo
+mkdir -p "$STATE"
+FILE=${1:-}
+if [ -z "$FILE" ]; then
+  FILE=$STATE/sample.wav
+  espeak-ng -s 150 -w "$FILE" "Good morning everyone. Today we agreed to ship the new release on Friday. Anna will update the documentation and Minh will run the final tests."
+fi
+SOCK=$(mktemp -u /tmp/maie-demo-XXXXXX.sock)
+export MAIE_ENV_FILE=${MAIE_ENV_FILE:-/nonexistent} DATA_DIR=$STATE API_SOCKET=$SOCK MAIE_SOCKET=$SOCK
+.venv/bin/maied serve > "$STATE/maied.log" 2>&1 &
+PID=$!
+trap 'kill -TERM $PID 2>/dev/null; wait $PID 2>/dev/null || true' EXIT
+for _ in $(seq 1 100); do
+  [ -S "$SOCK" ] && .venv/bin/maictl health >/dev/null 2>&1 && break
+  kill -0 $PID 2>/dev/null || { echo "maied failed to start:"; tail -20 "$STATE/maied.log"; exit 1; }
+  sleep 0.2
+done
+FEATURES=raw_transcript
+if .venv/bin/maictl --json health | grep -q '"backend": "cpu"\|"backend": "vllm"'; then
+  FEATURES=raw_transcript,summary
+fi
+echo "== maictl submit $FILE --wait" >&2
+if [ "$FEATURES" = raw_transcript ]; then
+  .venv/bin/maictl submit "$FILE" --wait
+else
+  .venv/bin/maictl submit "$FILE" --features "$FEATURES" --template "${MAIE_DEMO_TEMPLATE:-general_en}" --wait --json \
+    | .venv/bin/python -c 'import json,sys; r=json.load(sys.stdin)["results"]; print(r["raw_transcript"]); print(json.dumps(r.get("summary"), indent=2, ensure_ascii=False))'
+fi
