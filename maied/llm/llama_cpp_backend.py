@@ -1,0 +1,129 @@
+"""The CPU backend: llama.cpp (llama-cpp-python) running a GGUF file, JSON Schema enforced by a grammar.
+
+llama.cpp decodes one sequence at a time in this binding, so a batch is run request by request inside
+the one `generate` call; the caller still hands over all of a stage's requests at once.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import time
+from pathlib import Path
+from typing import Any
+
+from maied.errors import LLMProcessingError, MissingExtra, ModelMemoryError
+from maied.llm.base import Generation, GenerationRequest
+from maied.llm.models import checkpoint_hash
+
+REPEAT_PENALTY = 1.1
+_QUANT_RE = re.compile(r"[.-]((?:I?Q\d[\w]*)|F16|F32|BF16)\.gguf$", re.IGNORECASE)
+
+
+def grammar_schema(schema: Any) -> Any:
+    """The schema without string `maxLength`: llama.cpp unrolls it into a grammar that is slow to sample
+    (a few tokens/s) or too large to build; lengths are still checked when the answer is validated."""
+    if isinstance(schema, dict):
+        return {k: grammar_schema(v) for k, v in schema.items() if k != "maxLength"}
+    if isinstance(schema, list):
+        return [grammar_schema(v) for v in schema]
+    return schema
+
+
+def gguf_quantization(path: Path) -> str | None:
+    match = _QUANT_RE.search(path.name)
+    return match.group(1).upper() if match else None
+
+
+class LlamaCppBackend:
+    """A GGUF model loaded with llama.cpp on the CPU."""
+
+    name = "llama.cpp"
+
+    def __init__(
+        self,
+        model_path: Path,
+        *,
+        context_length: int,
+        label: str = "",
+        hash_cache_dir: Path | None = None,
+        threads: int | None = None,
+    ):
+        try:
+            import llama_cpp
+        except ImportError as exc:
+            raise MissingExtra("llama-cpp-python (the CPU LLM backend)", "llm-cpu", import_error=str(exc)) from None
+        self.model_path = model_path
+        self.label = label or model_path.name
+        self.context_length = context_length
+        self._hash_cache_dir = hash_cache_dir
+        self._version = getattr(llama_cpp, "__version__", "")
+        started = time.monotonic()
+        try:
+            self._llm: Any = llama_cpp.Llama(
+                model_path=str(model_path),
+                n_ctx=context_length,
+                n_threads=threads or max(1, os.cpu_count() or 1),
+                n_batch=min(512, context_length),
+                seed=0,
+                verbose=False,
+            )
+        except MemoryError as exc:
+            raise ModelMemoryError(f"not enough memory to load {model_path}: {exc}") from None
+        except (ValueError, RuntimeError) as exc:
+            raise LLMProcessingError(f"llama.cpp could not load {model_path}: {exc}") from None
+        self.load_seconds = time.monotonic() - started
+
+    def describe(self) -> dict[str, Any]:
+        return {
+            "name": self.name,
+            "backend_version": self._version,
+            "model": self.label,
+            "model_path": str(self.model_path),
+            "checkpoint_hash": checkpoint_hash(self.model_path, self._hash_cache_dir),
+            "quantization": gguf_quantization(self.model_path),
+            "device": "cpu",
+            "decoding": {
+                "temperature": 0.0,
+                "repeat_penalty": REPEAT_PENALTY,
+                "context_length": self.context_length,
+                "structured_output": "json_schema_grammar",
+            },
+        }
+
+    def count_tokens(self, text: str) -> int:
+        if not text:
+            return 0
+        return len(self._llm.tokenize(text.encode("utf-8"), add_bos=False, special=False))
+
+    def generate(self, requests: list[GenerationRequest]) -> list[Generation]:
+        return [self._generate_one(req) for req in requests]
+
+    def _generate_one(self, req: GenerationRequest) -> Generation:
+        kwargs: dict[str, Any] = {
+            "messages": req.chat(),
+            "max_tokens": req.max_tokens,
+            "temperature": req.temperature,
+            "repeat_penalty": REPEAT_PENALTY,
+            "seed": 0,
+        }
+        if req.json_schema is not None:
+            kwargs["response_format"] = {"type": "json_object", "schema": grammar_schema(req.json_schema)}
+        try:
+            out = self._llm.create_chat_completion(**kwargs)
+        except ValueError as exc:  # e.g. the prompt does not fit the context
+            raise LLMProcessingError(f"llama.cpp generation failed: {exc}") from None
+        choice = out["choices"][0]
+        usage = out.get("usage") or {}
+        return Generation(
+            text=choice["message"].get("content") or "",
+            prompt_tokens=int(usage.get("prompt_tokens", 0)),
+            completion_tokens=int(usage.get("completion_tokens", 0)),
+            finish_reason=str(choice.get("finish_reason") or ""),
+        )
+
+    def close(self) -> None:
+        llm = getattr(self, "_llm", None)
+        if llm is not None:
+            llm.close()
+            self._llm = None
