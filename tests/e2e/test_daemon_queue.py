@@ -111,3 +111,12 @@ def test_sigterm_requeues_a_task_that_outlives_the_grace(
         daemon.start()
         body = daemon.wait_for(task_id, TERMINAL)
         assert body["status"] == "COMPLETE", body
+
+
+def test_configured_model_that_is_missing_fails_with_model_not_found(
+        models_dir: Path, english_wav: Path, tmp_path: Path) -> None:
+    missing = tmp_path / "no-such-whisper"
+    with running_daemon(MODELS_DIR=str(models_dir), WHISPER_MODEL_VARIANT=str(missing)) as daemon:
+        body = daemon.wait_for(daemon.submit(english_wav).json()["task_id"], TERMINAL)
+    assert body["status"] == "FAILED" and body["error_code"] == "MODEL_NOT_FOUND", body
+    assert str(missing) in body["error"] and body["stage"] == "PROCESSING_ASR"
