@@ -1,0 +1,1 @@
+"""Benchmark scripts (run by hand, never in CI): `python -m bench.<name> [--quick] [--device cpu|cuda]`."""
