@@ -11,6 +11,7 @@ the admin group's own live in `$DATA_DIR/templates`. A template that fails valid
 
 from __future__ import annotations
 
+import builtins
 import json
 import os
 import re
@@ -231,7 +232,7 @@ class TemplateStore:
         self.builtin_dir = Path(builtin_dir)
         self.user_dir = Path(user_dir)
 
-    def list(self, kind: str | None = None) -> list[dict[str, Any]]:
+    def list(self, kind: str | None = None) -> builtins.list[dict[str, Any]]:
         out = [t.info() for _, t, _err in self._load_all() if t is not None]
         return [t for t in out if kind is None or t["kind"] == kind]
 
@@ -301,7 +302,7 @@ class TemplateStore:
         shutil.rmtree(old, ignore_errors=True)
         return template
 
-    def _load_all(self) -> list[tuple[str, Template | None, str | None]]:
+    def _load_all(self) -> builtins.list[tuple[str, Template | None, str | None]]:
         found: dict[str, tuple[str, Template | None, str | None]] = {}
         for root, builtin in ((self.builtin_dir, True), (self.user_dir, False)):
             if not root.is_dir():
