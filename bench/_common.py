@@ -17,6 +17,7 @@ import psutil
 
 from tests.audio_fixtures import require_tools, speak_wav
 
+REPO = Path(__file__).resolve().parents[1]
 CACHE = Path(tempfile.gettempdir()) / "maie-bench"
 SENTENCES = (
     "The quick brown fox jumps over the lazy dog near the river bank.",

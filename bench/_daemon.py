@@ -14,8 +14,7 @@ from typing import Any
 from bench._common import models_dir, tree_rss_mb
 from tests.e2e.daemon_harness import TERMINAL, Daemon, running_daemon
 
-__all__ = ["TERMINAL", "Daemon", "RssSampler", "bench_daemon", "logged_load_seconds", "model_loads",
-           "run_through_daemon"]
+__all__ = ["TERMINAL", "Daemon", "RssSampler", "bench_daemon", "model_loads", "run_through_daemon"]
 
 
 @contextmanager
@@ -52,15 +51,6 @@ def model_loads(daemon: Daemon) -> int:
         if match:
             total += int(float(match.group(2)))
     return total
-
-
-def logged_load_seconds(daemon: Daemon) -> list[float]:
-    """The worker's "loaded Whisper ... in X s" log lines (the ASR load time is not a task metric)."""
-    found: list[float] = []
-    for log in [daemon.log, *sorted((daemon.state / "logs").glob("*.log"))]:
-        if log.is_file():
-            found += [float(x) for x in re.findall(r"loaded Whisper .* in ([0-9.]+) s", log.read_text())]
-    return found
 
 
 class RssSampler:
