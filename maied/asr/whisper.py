@@ -34,6 +34,13 @@ def import_faster_whisper() -> Any:
     return faster_whisper
 
 
+def supported_languages() -> frozenset[str]:
+    """Language codes Whisper accepts (for validating a task's `language` before queueing it)."""
+    from faster_whisper.tokenizer import _LANGUAGE_CODES
+
+    return frozenset(_LANGUAGE_CODES)
+
+
 def resolve_device(setting: str) -> str:
     """`auto` -> cuda when CTranslate2 sees a CUDA device, else cpu."""
     if setting != "auto":

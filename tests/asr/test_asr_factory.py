@@ -92,3 +92,10 @@ def test_folder_with_broken_weights_is_model_not_found(tmp_path: Path) -> None:
     with pytest.raises(ModelNotFound) as err:
         create_asr_backend("whisper", settings(tmp_path, WHISPER_MODEL_VARIANT=str(folder)))
     assert str(folder) in err.value.message
+
+
+def test_whisper_language_codes_include_vietnamese_and_english() -> None:
+    from maied.asr.whisper import supported_languages
+
+    codes = supported_languages()
+    assert {"vi", "en"} <= codes and "xx" not in codes
