@@ -30,6 +30,6 @@ echo "== maictl submit $FILE --wait" >&2
 if [ "$FEATURES" = raw_transcript ]; then
   .venv/bin/maictl submit "$FILE" --wait
 else
-  .venv/bin/maictl submit "$FILE" --features "$FEATURES" --template "${MAIE_DEMO_TEMPLATE:-general_en}" --wait --json \
+  .venv/bin/maictl submit "$FILE" --features "$FEATURES" --template "${MAIE_DEMO_TEMPLATE:-general-summary-en}" --wait --json \
     | .venv/bin/python -c 'import json,sys; r=json.load(sys.stdin)["results"]; print(r["raw_transcript"]); print(json.dumps(r.get("summary"), indent=2, ensure_ascii=False))'
 fi

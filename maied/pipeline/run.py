@@ -141,9 +141,15 @@ def _llm(run: _Run) -> None:
 
 
 def builtin_templates_dir() -> Any:
+    """The shipped templates: the checkout's templates/ (editable installs), else the copy the wheel
+    installs under <prefix>/share/maie/templates."""
+    import sys
     from pathlib import Path
 
-    return Path(__file__).resolve().parent.parent.parent / "templates"
+    checkout = Path(__file__).resolve().parent.parent.parent / "templates"
+    if checkout.is_dir():
+        return checkout
+    return Path(sys.prefix) / "share" / "maie" / "templates"
 
 
 def _finish_metrics(run: _Run) -> None:
