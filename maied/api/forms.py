@@ -130,7 +130,17 @@ def check_feasible(request: TaskRequest, settings: Settings, *, audio: bool,
         if reason:
             raise LLMUnavailable(reason)
     if audio:
-        check_asr_backend(request.asr_backend or settings.ASR_BACKEND)
+        backend = request.asr_backend or settings.ASR_BACKEND
+        check_asr_backend(backend)
+        if backend == "whisper" and request.language:
+            check_whisper_language(request.language)
+
+
+def check_whisper_language(language: str) -> None:
+    from maied.asr.whisper import supported_languages
+
+    if language not in supported_languages():
+        raise Unprocessable(f"Whisper does not know the language {language!r}", code="INVALID_REQUEST")
 
 
 def check_asr_backend(name: str) -> None:

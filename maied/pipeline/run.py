@@ -77,14 +77,7 @@ def _transcribe(run: _Run, audio: np.ndarray) -> None:
     request, settings = run.task.request, run.settings
     name = request.asr_backend or settings.ASR_BACKEND
     backend = run.models.get("asr", asr_model_key(name, settings), lambda: create_asr_backend(name, settings))
-    options = ASROptions(
-        language=request.language or settings.WHISPER_LANGUAGE or None,
-        beam_size=settings.WHISPER_BEAM_SIZE,
-        word_timestamps=bool(run.task.extra.get("word_timestamps", True)),
-        vocabulary=list(request.vocabulary),
-        enable_vad=bool(request.enable_vad) if request.enable_vad is not None else False,
-        vad_threshold=request.vad_threshold,
-    )
+    options = ASROptions.for_task(request, settings, word_timestamps=bool(run.task.extra.get("word_timestamps", True)))
     started = time.monotonic()
     result = backend.transcribe(audio, options)
     seconds = time.monotonic() - started
@@ -100,10 +93,10 @@ def _record_asr(run: _Run, described: dict[str, Any], result: Any, seconds: floa
     results["segments"] = [s.to_dict() for s in result.segments]
     results["language"] = result.language
     metrics = run.out.metrics
+    metrics.update(result.metrics)
     metrics["asr_seconds"] = round(seconds, 3)
     metrics["asr_rtf"] = round(seconds / duration, 4) if duration else None
     metrics["asr_confidence_avg"] = result.confidence_avg
-    metrics.update(result.metrics)
     run.out.versions["asr_backend"] = {k: v for k, v in described.items() if k not in ("embedded", "punctuates")}
     run.out.warnings.extend(result.warnings)
     if described.get("embedded") or described.get("variant") == "embedded":
