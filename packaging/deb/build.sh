@@ -94,6 +94,9 @@ if grep -rlI -F "$WORK" "$STAGE_VENV" | head -5 | grep .; then log "staging path
 # Byte-code compiled now, recording the final paths (the venv is read-only for the daemon).
 "$STAGE_VENV/bin/python" -m compileall -q -j 0 -s "$ROOT" -p / "$STAGE_VENV/lib" >/dev/null
 rm -f "$STAGE_VENV/bin/Activate.ps1"
+rmdir "$STAGE_VENV/include/python$PYMINOR" "$STAGE_VENV/include" 2>/dev/null || true
+# Nothing under lib/ is run directly (shared objects are mapped, modules imported): no execute bits.
+find "$STAGE_VENV/lib" -type f -perm /111 -exec chmod a-x {} +
 
 # --- files around the venv ---------------------------------------------------------------------------
 install -d "$ROOT/usr/bin" "$ROOT/etc" "$ROOT/lib/systemd/system" "$ROOT/usr/share/doc/maie" \

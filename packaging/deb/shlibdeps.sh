@@ -17,7 +17,7 @@ declare -A pkgs=()
 for lib in "${!needed[@]}"; do
   [ -n "${bundled[$lib]:-}" ] && continue
   case "$lib" in libcuda.so*|libnvidia-*|libcudart.so*|libnvrtc*|libcublas*) continue ;; esac  # the driver / CUDA wheels
-  path=$(ldconfig -p | awk -v l="$lib" '$1==l && $0 ~ /x86-64|x86_64|aarch64|AArch64/ {print $NF; exit}')
+  path=$(ldconfig -p | awk -v l="$lib" '$1==l && $0 ~ /x86-64|x86_64|aarch64|AArch64/ {print $NF}' | head -1 || true)
   if [ -z "$path" ]; then echo "shlibdeps: $lib is needed but found nowhere" >&2; continue; fi
   pkg=""
   for candidate in "$path" "$(readlink -f "$path")" "/usr$path" "${path#/usr}"; do
