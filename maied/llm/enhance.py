@@ -38,12 +38,13 @@ class EnhancementOutcome:
         return {"edit_rate": round(self.edit_rate, 4), "chunks": self.chunks, "rejected_chunks": self.rejected_chunks}
 
 
-def chunk_budget(backend: LLMBackend, template: Template, variables: dict[str, Any]) -> int:
+def chunk_budget(backend: LLMBackend, template: Template, variables: dict[str, Any],
+                 max_chunk_tokens: int = MAX_CHUNK_TOKENS) -> int:
     """Tokens of transcript per chunk that fit with the instruction, the overlap and the answer."""
     sample_ctx = " ".join(["word"] * OVERLAP_WORDS)
     fixed = backend.count_tokens(template.render(transcript="", context_before=sample_ctx, **variables))
     room = backend.context_length - fixed - CHAT_OVERHEAD_TOKENS - 32
-    return max(16, min(MAX_CHUNK_TOKENS, int(room / (1 + OUTPUT_FACTOR))))
+    return max(16, min(max_chunk_tokens, int(room / (1 + OUTPUT_FACTOR))))
 
 
 def enhance_transcript(
@@ -55,6 +56,7 @@ def enhance_transcript(
     language: str = "",
     vocabulary: list[str] | None = None,
     stats: GenerationStats | None = None,
+    max_chunk_tokens: int = MAX_CHUNK_TOKENS,
 ) -> EnhancementOutcome:
     """The cleaned transcript; chunks the guard rejects (or that come back malformed) stay raw."""
     words = text.split()
@@ -62,7 +64,8 @@ def enhance_transcript(
         return EnhancementOutcome(text="", edit_rate=0.0, chunks=0, rejected_chunks=0)
     variables: dict[str, Any] = {"language": language, "vocabulary": list(vocabulary or [])}
     counter = TokenCounter(backend.count_tokens)
-    chunks = chunk_words(words, counter, chunk_budget(backend, template, variables), OVERLAP_WORDS)
+    chunks = chunk_words(words, counter, chunk_budget(backend, template, variables, max_chunk_tokens),
+                         OVERLAP_WORDS)
     requests = [_request(template, chunk, counter, variables) for chunk in chunks]
     started = time.monotonic()
     generations = backend.generate(requests)

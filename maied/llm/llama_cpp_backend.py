@@ -6,6 +6,7 @@ the one `generate` call; the caller still hands over all of a stage's requests a
 
 from __future__ import annotations
 
+import json
 import os
 import re
 import time
@@ -28,6 +29,33 @@ def grammar_schema(schema: Any) -> Any:
     if isinstance(schema, list):
         return [grammar_schema(v) for v in schema]
     return schema
+
+
+def clip_to_schema(value: Any, schema: Any) -> Any:
+    """Enforce the length limits the grammar leaves out: strings cut to `maxLength` (at a word boundary
+    when one is near), arrays to `maxItems`. Structure and types are already the grammar's."""
+    if not isinstance(schema, dict):
+        return value
+    if isinstance(value, dict):
+        props = schema.get("properties") or {}
+        return {k: clip_to_schema(v, props.get(k)) for k, v in value.items()}
+    if isinstance(value, list):
+        limit = schema.get("maxItems")
+        items = value[:limit] if isinstance(limit, int) else value
+        return [clip_to_schema(v, schema.get("items")) for v in items]
+    if isinstance(value, str) and isinstance(schema.get("maxLength"), int) and len(value) > schema["maxLength"]:
+        cut = value[: schema["maxLength"]]
+        space = cut.rfind(" ")
+        return cut[:space].rstrip() if space > len(cut) * 0.7 else cut
+    return value
+
+
+def _enforce_lengths(text: str, schema: dict[str, Any]) -> str:
+    try:
+        value = json.loads(text)
+    except ValueError:
+        return text  # cut off at max_tokens: validation reports it
+    return json.dumps(clip_to_schema(value, schema), ensure_ascii=False)
 
 
 def gguf_quantization(path: Path) -> str | None:
@@ -63,7 +91,10 @@ class LlamaCppBackend:
             self._llm: Any = llama_cpp.Llama(
                 model_path=str(model_path),
                 n_ctx=context_length,
-                n_threads=threads or max(1, os.cpu_count() or 1),
+                # Half the cores (llama.cpp's own advice): a thread per hardware core, and on a small busy
+                # host spinning threads that wait for a descheduled one cost more than they give.
+                n_threads=threads or max(1, (os.cpu_count() or 2) // 2),
+                n_threads_batch=threads or max(1, (os.cpu_count() or 2) // 2),
                 n_batch=min(512, context_length),
                 seed=0,
                 verbose=False,
@@ -87,7 +118,7 @@ class LlamaCppBackend:
                 "temperature": 0.0,
                 "repeat_penalty": REPEAT_PENALTY,
                 "context_length": self.context_length,
-                "structured_output": "json_schema_grammar",
+                "structured_output": "json_schema_grammar+length_clip",
             },
         }
 
@@ -115,8 +146,9 @@ class LlamaCppBackend:
             raise LLMProcessingError(f"llama.cpp generation failed: {exc}") from None
         choice = out["choices"][0]
         usage = out.get("usage") or {}
+        text = choice["message"].get("content") or ""
         return Generation(
-            text=choice["message"].get("content") or "",
+            text=_enforce_lengths(text, req.json_schema) if req.json_schema is not None else text,
             prompt_tokens=int(usage.get("prompt_tokens", 0)),
             completion_tokens=int(usage.get("completion_tokens", 0)),
             finish_reason=str(choice.get("finish_reason") or ""),

@@ -1,0 +1,76 @@
+"""Backend choice is cheap and says what to configure; the model key decides model reuse."""
+
+from __future__ import annotations
+
+import importlib.util
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from maied.errors import LLMUnavailable
+from maied.llm.factory import create_llm_backend, llm_model_key, llm_unavailable_reason, resolve_llm_backend
+from maied.llm.models import embedded_gguf_path, find_gguf
+from maied.settings import Settings
+
+HAS_LLAMA = importlib.util.find_spec("llama_cpp") is not None and embedded_gguf_path() is not None
+
+
+def _settings(tmp_path: Path, **values: object) -> Settings:
+    return Settings(DATA_DIR=tmp_path, **values)
+
+
+def test_none_means_no_llm_and_says_how_to_enable_it(tmp_path: Path) -> None:
+    settings = _settings(tmp_path, LLM_BACKEND="none")
+    assert resolve_llm_backend(settings) is None
+    reason = llm_unavailable_reason(settings)
+    assert reason is not None and "LLM_BACKEND" in reason
+    with pytest.raises(LLMUnavailable):
+        create_llm_backend(settings, "summary")
+
+
+@pytest.mark.skipif(not HAS_LLAMA, reason="the llm-cpu extra is not installed")
+def test_auto_without_cuda_picks_the_cpu_backend_with_the_embedded_model(tmp_path: Path) -> None:
+    settings = _settings(tmp_path, LLM_BACKEND="auto")
+    if Path("/proc/driver/nvidia/version").exists():
+        pytest.skip("a CUDA host resolves auto to vllm")
+    assert resolve_llm_backend(settings) == "cpu"
+    assert llm_unavailable_reason(settings) is None
+    assert find_gguf(settings, "summary") == embedded_gguf_path()
+
+
+def test_a_configured_model_that_is_missing_is_named(tmp_path: Path) -> None:
+    settings = _settings(tmp_path, LLM_BACKEND="cpu", LLM_SUM_MODEL="no-such-model.gguf")
+    assert resolve_llm_backend(settings) is None
+    reason = llm_unavailable_reason(settings)
+    assert reason is not None
+    assert "no-such-model.gguf" in reason or "llm-cpu" in reason
+
+
+def test_a_gguf_in_models_dir_is_found_by_name(tmp_path: Path) -> None:
+    models = tmp_path / "models" / "mine"
+    models.mkdir(parents=True)
+    (models / "Mine-1B.Q4_K_M.gguf").write_bytes(b"GGUF")
+    settings = _settings(tmp_path, LLM_SUM_MODEL="mine")
+    assert find_gguf(settings, "summary") == models / "Mine-1B.Q4_K_M.gguf"
+
+
+def test_same_key_for_both_purposes_when_both_use_the_embedded_model(tmp_path: Path) -> None:
+    settings = _settings(tmp_path)
+    assert llm_model_key(settings, "enhance") == llm_model_key(settings, "summary")
+    other = _settings(tmp_path, LLM_SUM_MODEL="other")
+    assert llm_model_key(other, "enhance") != llm_model_key(other, "summary")
+
+
+def test_resolving_imports_no_model_library(tmp_path: Path) -> None:
+    code = (
+        "import sys, json; from maied.settings import Settings; from maied.llm.factory import "
+        "resolve_llm_backend, llm_unavailable_reason; s = Settings(DATA_DIR=sys.argv[1]); "
+        "resolve_llm_backend(s); llm_unavailable_reason(s); "
+        "print(json.dumps([m for m in ('llama_cpp', 'vllm', 'torch', 'transformers') if m in sys.modules]))"
+    )
+    out = subprocess.run([sys.executable, "-c", code, str(tmp_path)], capture_output=True, text=True, check=True,
+                         cwd=Path(__file__).resolve().parents[2])
+    assert json.loads(out.stdout) == []
