@@ -110,6 +110,9 @@ def transcribe(file: Path, features: tuple[str, ...], template_id: str | None, a
 
 
 def _register_groups() -> None:
+    from maied.models_cli import models
+
+    cli.add_command(models)
     try:
         from maied.maintenance.cli import maintenance
     except ImportError:
