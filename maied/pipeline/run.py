@@ -48,10 +48,17 @@ def run_task(task: TaskInput, models: ModelCache, settings: Settings, report: St
     return run.out
 
 
-def _preprocess(run: _Run) -> np.ndarray:
+def _preprocess(run: _Run) -> np.ndarray | None:
+    """The decoded audio, or None for a long recording (decoded window by window while transcribing)."""
+    from maied.pipeline.long_audio import probed_long_duration
     from maied.pipeline.media import decode_to_mono16k, ensure_min_duration
 
     started = time.monotonic()
+    long_duration = probed_long_duration(_audio_path(run.task))
+    if long_duration is not None:
+        run.out.metrics["input_duration_seconds"] = round(long_duration, 3)
+        run.out.metrics["preprocess_seconds"] = round(time.monotonic() - started, 3)
+        return None
     audio = decode_to_mono16k(_audio_path(run.task))
     duration = len(audio) / SAMPLE_RATE
     run.out.metrics["input_duration_seconds"] = round(duration, 3)
@@ -68,7 +75,7 @@ def _audio_path(task: TaskInput) -> Any:
     return Path(task.audio_path)
 
 
-def _transcribe(run: _Run, audio: np.ndarray) -> None:
+def _transcribe(run: _Run, audio: np.ndarray | None) -> None:
     from maied.asr.base import ASROptions
     from maied.asr.factory import asr_model_key, create_asr_backend
 
@@ -79,7 +86,13 @@ def _transcribe(run: _Run, audio: np.ndarray) -> None:
     backend = run.models.get("asr", asr_model_key(name, settings), lambda: create_asr_backend(name, settings))
     options = ASROptions.for_task(request, settings, word_timestamps=bool(run.task.extra.get("word_timestamps", True)))
     started = time.monotonic()
-    result = backend.transcribe(audio, options)
+    if audio is None:
+        from maied.pipeline.long_audio import transcribe_windowed
+
+        result = transcribe_windowed(_audio_path(run.task), backend, options)
+        duration = run.out.metrics["input_duration_seconds"] = result.metrics["audio_seconds"]
+    else:
+        result = backend.transcribe(audio, options)
     seconds = time.monotonic() - started
     _record_asr(run, backend.describe(), result, seconds, duration)
 
