@@ -8,6 +8,7 @@ import fcntl
 import grp
 import logging
 import os
+import shutil
 import signal
 import socket
 from pathlib import Path
@@ -71,6 +72,23 @@ def bind_unix_socket(path: Path) -> socket.socket:
     return sock
 
 
+def remove_unclaimed_uploads(settings: Settings, store: TaskStore) -> list[str]:
+    """Audio folders with no task row are uploads cut off by a kill of an earlier daemon (the row is
+    written after the file): remove them. Run at start-up only, before the API takes any upload."""
+    audio_dir = settings.audio_dir
+    if not audio_dir.is_dir():
+        return []
+    known = {row[0] for row in store.conn.execute("SELECT id FROM tasks")}
+    removed = []
+    for folder in audio_dir.iterdir():
+        if folder.is_dir() and not folder.is_symlink() and folder.name not in known:
+            shutil.rmtree(folder, ignore_errors=True)
+            removed.append(folder.name)
+    if removed:
+        log.warning("removed %d unfinished upload(s) left by an earlier stop", len(removed))
+    return removed
+
+
 class Daemon:
     def __init__(self, settings: Settings):
         self.settings = settings
@@ -89,6 +107,7 @@ class Daemon:
         self.store.add_listener(changes.on_change)
         self.store.add_listener(TaskEventLogger(self.store))
         self.supervisor.recover()
+        remove_unclaimed_uploads(self.settings, self.store)
         self.store.expire_results(self.settings.RESULT_TTL)
         facts = DaemonFacts(
             worker_active=lambda: self.supervisor.running is not None,

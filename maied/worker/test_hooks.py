@@ -1,6 +1,8 @@
-"""Fault injection for the daemon's plumbing tests (crash, hang, slow). Active only when the worker
+"""Fault injection for the daemon's plumbing tests (crash, hang, slow, fake). Active only when the worker
 child runs with MAIE_TEST_HOOKS=1, which nothing but the test suite sets. The action is chosen by the
-uploaded file's name: `crash-*` (SIGKILL itself), `hang-*` (never returns), `slow<seconds>-*`.
+uploaded file's name: `crash-*` (SIGKILL itself), `hang-*` (never returns), `slow<seconds>-*`, and
+`fake-*` / `fake<seconds>-*`: the real decode, then a fake ASR stage that takes <seconds> (default 0.05)
+and answers a transcript naming the task (the chaos tests run hundreds of tasks with it).
 """
 
 from __future__ import annotations
@@ -9,8 +11,15 @@ import os
 import re
 import signal
 import threading
+import time
+from typing import Any
 
 from maied.worker.protocol import TaskInput
+
+FAKE_RE = re.compile(r"(?:^|-)fake(\d+(?:\.\d+)?)?-")
+DEFAULT_FAKE_SECONDS = 0.05
+_installed = threading.Lock()
+_state: dict[str, bool] = {"fake": False}
 
 
 def task_hook(task: TaskInput) -> None:
@@ -22,3 +31,43 @@ def task_hook(task: TaskInput) -> None:
     match = re.match(r"slow(\d+(?:\.\d+)?)-", name)
     if match:
         threading.Event().wait(float(match.group(1)))
+    if FAKE_RE.search(name):
+        _install_fake_asr()
+
+
+def fake_transcript(task_id: str) -> str:
+    return f"fake transcript of task {task_id}"
+
+
+def _install_fake_asr() -> None:
+    """Wrap the pipeline's ASR stage once: `fake*` files take the fake path, all others the real one."""
+    import maied.pipeline.run as pipeline_run
+
+    with _installed:
+        if _state["fake"]:
+            return
+        real = pipeline_run._transcribe
+
+        def transcribe(run: Any, audio: Any) -> None:
+            match = FAKE_RE.search((run.task.request.filename or "").lower())
+            if match is None:
+                real(run, audio)
+                return
+            _fake_asr(run, float(match.group(1) or DEFAULT_FAKE_SECONDS))
+
+        pipeline_run._transcribe = transcribe  # type: ignore[assignment]
+        _state["fake"] = True
+
+
+def _fake_asr(run: Any, seconds: float) -> None:
+    from maied.domain import TaskStatus
+
+    duration = run.out.metrics["input_duration_seconds"]
+    run.report(TaskStatus.PROCESSING_ASR, duration)
+    started = time.monotonic()
+    threading.Event().wait(seconds)
+    text = fake_transcript(run.task.id)
+    run.text = text
+    run.out.results.update({"raw_transcript": text, "segments": [], "language": "en"})
+    run.out.metrics["asr_seconds"] = round(time.monotonic() - started, 3)
+    run.out.versions["asr_backend"] = {"name": "fake", "model": "test-hook"}
