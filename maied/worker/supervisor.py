@@ -126,7 +126,9 @@ class Supervisor:
         self._interrupt.clear()
         self._status()
         try:
-            worker = await self._ensure_worker()
+            worker = await self._start_worker_for(record)
+            if worker is None:
+                return
             worker.send({"type": "run", "task": _task_input(record).to_dict()})
             await self._follow(worker)
         except Exception as exc:  # the daemon must never die of one task
@@ -135,6 +137,19 @@ class Supervisor:
         finally:
             self.running = None
             self._status()
+
+    async def _start_worker_for(self, record: TaskRecord) -> WorkerProcess | None:
+        """The child, started if needed; a child that dies while starting counts as a crash under the
+        task (requeued up to MAX_ATTEMPTS), not as a failure of the task itself."""
+        try:
+            return await self._ensure_worker()
+        except (RuntimeError, OSError, TimeoutError) as exc:
+            self.worker = None
+            status = self.store.requeue_after_crash(record.id, max_attempts=self.settings.MAX_ATTEMPTS,
+                                                    reason=f"the worker child did not start: {exc}")
+            log.error("worker child did not start for task %s (%s): task is now %s", record.id, exc,
+                      status.value)
+            return None
 
     async def _ensure_worker(self) -> WorkerProcess:
         if self.worker is None or not self.worker.alive:

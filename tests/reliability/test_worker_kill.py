@@ -1,0 +1,88 @@
+"""SIGKILL the worker child alone (its whole process group) at each stage a task can be in: the daemon
+stays up, the task is requeued once and completes with its own result on a fresh child."""
+
+from __future__ import annotations
+
+import os
+import signal
+import time
+from pathlib import Path
+
+import pytest
+
+from maied.worker.test_hooks import fake_transcript
+from tests.e2e.daemon_harness import TERMINAL, Daemon, running_daemon
+from tests.reliability.helpers import all_gone, tone_wav
+
+pytestmark = pytest.mark.slow
+
+# (uploaded name, the stage at which the child is killed): `slowN-` holds the task in PREPROCESSING
+# before decoding, `fakeN-` holds it in PROCESSING_ASR.
+STAGES = [("slow1.5-fake0.01-a.wav", "PREPROCESSING"), ("fake1.5-b.wav", "PROCESSING_ASR")]
+
+
+@pytest.mark.parametrize(("name", "stage"), STAGES)
+def test_killing_the_worker_child_requeues_the_task_once(tmp_path: Path, name: str, stage: str) -> None:
+    audio = tone_wav(tmp_path / name)
+    warm = tone_wav(tmp_path / "fake0.01-warm.wav")
+    with running_daemon(MAIE_TEST_HOOKS="1", LLM_BACKEND="none", MAX_ATTEMPTS="2") as daemon:
+        assert daemon.wait_for(daemon.submit(warm).json()["task_id"], TERMINAL)["status"] == "COMPLETE"
+        task_id = daemon.submit(audio).json()["task_id"]
+        daemon.wait_for(task_id, {stage} | TERMINAL, timeout=60)
+        workers = daemon.worker_pids()
+        assert workers, "a worker child runs the task"
+        os.killpg(workers[0], signal.SIGKILL)
+        assert not all_gone(workers), "the killed child's group is gone"
+        body = daemon.wait_for(task_id, TERMINAL, timeout=60)
+        assert body["status"] == "COMPLETE", body
+        assert body["results"]["raw_transcript"] == fake_transcript(task_id)
+        assert daemon.proc is not None and daemon.proc.poll() is None, "the daemon survived its child"
+        fresh = daemon.worker_pids()
+        assert fresh and not set(fresh) & set(workers), "a new child ran the second attempt"
+        with daemon.client() as c:
+            assert c.get("/health").json()["db_ok"] is True
+
+
+def test_a_child_killed_while_starting_counts_as_a_crash_not_a_failure(tmp_path: Path) -> None:
+    """The first task starts the child: kill it before it says ready; the task must be retried."""
+    audio = tone_wav(tmp_path / "fake0.01-first.wav")
+    with running_daemon(MAIE_TEST_HOOKS="1", LLM_BACKEND="none", MAX_ATTEMPTS="2") as daemon:
+        task_id = daemon.submit(audio).json()["task_id"]
+        pgid_file = daemon.data_dir / "run" / "worker.pgid"
+        deadline = time.monotonic() + 30
+        while not pgid_file.exists() and time.monotonic() < deadline:  # written as the child is spawned
+            time.sleep(0.002)
+        workers = daemon.worker_pids()
+        assert workers, "the child was spawned"
+        os.killpg(workers[0], signal.SIGKILL)
+        body = daemon.wait_for(task_id, TERMINAL, timeout=60)
+        assert body["status"] == "COMPLETE", body
+        assert body["results"]["raw_transcript"] == fake_transcript(task_id)
+
+
+def test_a_child_killed_at_every_attempt_fails_the_task_and_the_next_runs(tmp_path: Path) -> None:
+    doomed = tone_wav(tmp_path / "fake30-doomed.wav")
+    after = tone_wav(tmp_path / "fake0.01-after.wav")
+    with running_daemon(MAIE_TEST_HOOKS="1", LLM_BACKEND="none", MAX_ATTEMPTS="2") as daemon:
+        task_id = daemon.submit(doomed).json()["task_id"]
+        next_id = daemon.submit(after).json()["task_id"]
+        killed: set[int] = set()
+        for _ in range(2):
+            workers = _fresh_child_in_asr(daemon, task_id, killed)
+            os.killpg(workers[0], signal.SIGKILL)
+            assert not all_gone(workers)
+            killed |= set(workers)
+        body = daemon.wait_for(task_id, TERMINAL, timeout=60)
+        assert (body["status"], body["error_code"]) == ("FAILED", "WORKER_CRASHED"), body
+        assert daemon.wait_for(next_id, TERMINAL, timeout=60)["status"] == "COMPLETE"
+
+
+def _fresh_child_in_asr(daemon: Daemon, task_id: str, killed: set[int]) -> list[int]:
+    """Long-poll until the task is in PROCESSING_ASR on a child that was not killed yet."""
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        body = daemon.status(task_id, wait=1)
+        workers = daemon.worker_pids()
+        if body["status"] == "PROCESSING_ASR" and workers and not set(workers) & killed:
+            return workers
+    raise AssertionError(f"task {task_id} never reached PROCESSING_ASR on a fresh child")
