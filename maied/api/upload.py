@@ -11,6 +11,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from aiohttp import BodyPartReader, web
+from aiohttp.http_exceptions import HttpProcessingError
 
 from maied.errors import FileTooLarge, InvalidRequest, UnsupportedMedia
 
@@ -48,7 +49,7 @@ async def receive_upload(request: web.Request, task_dir: Path, max_bytes: int) -
             if not isinstance(part, BodyPartReader):
                 raise InvalidRequest("nested multipart is not accepted")
             await _receive_part(part, upload, task_dir, max_bytes)
-    except (ValueError, AssertionError) as exc:  # malformed multipart framing
+    except (ValueError, AssertionError, HttpProcessingError) as exc:  # malformed multipart framing or part headers
         raise InvalidRequest(f"malformed multipart body: {exc}") from None
     if upload.path is None:
         raise InvalidRequest("no `file` part in the upload")
