@@ -45,7 +45,7 @@ class Ledger:
     accepted: list[str] = field(default_factory=list)
     unanswered: int = 0
     refused: list[int] = field(default_factory=list)
-    first_terminal: dict[str, tuple[str, float | None]] = field(default_factory=dict)
+    first_terminal: dict[str, tuple[str, str | None]] = field(default_factory=dict)
     daemon_pids: set[int] = field(default_factory=set)
     lock: threading.Lock = field(default_factory=threading.Lock)
 

@@ -24,7 +24,7 @@ EXAMPLES = 500 if LONG else 100
 CASES: list[str] = []
 # A schema-valid `file` (any bytes) that is not audio is rightly refused with 415: the OpenAPI document
 # cannot say "must be audio", so schemathesis' "valid data must be accepted" check does not apply.
-EXCLUDED = [positive_data_acceptance]
+EXCLUDED: list[Any] = [positive_data_acceptance]
 
 
 def _free_port() -> int:
@@ -50,7 +50,7 @@ def fuzzed_daemon() -> Iterator[tuple[Daemon, str]]:
 def _operations(daemon: Daemon) -> list[Any]:
     with daemon.client() as c:
         spec = c.get("/openapi.json").json()
-    operations = [result.ok() for result in schemathesis.openapi.from_dict(spec).get_all_operations()]
+    operations = [result.ok() for result in schemathesis.openapi.from_dict(spec).get_all_operations()]  # type: ignore[union-attr]
     if importlib.util.find_spec("maied.api.routes_templates") is None:  # template routes not built yet
         operations = [op for op in operations if not op.path.startswith("/v1/templates")]
     return operations

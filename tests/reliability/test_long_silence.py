@@ -7,6 +7,7 @@ from __future__ import annotations
 import subprocess
 import threading
 from pathlib import Path
+from typing import Any
 
 import psutil
 import pytest
@@ -28,7 +29,7 @@ def silence_opus(path: Path, seconds: int) -> Path:
     return path
 
 
-def _run_watching_memory(daemon: Daemon, path: Path) -> tuple[dict[str, object], float]:
+def _run_watching_memory(daemon: Daemon, path: Path) -> tuple[dict[str, Any], float]:
     """Run one task; return its final status and the peak RSS (MB) of the worker child meanwhile."""
     peak, stop = [0], threading.Event()
 
