@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import errno
 import os
 import re
 import shutil
@@ -13,7 +14,7 @@ from pathlib import Path
 from aiohttp import BodyPartReader, web
 from aiohttp.http_exceptions import HttpProcessingError
 
-from maied.errors import FileTooLarge, InvalidRequest, UnsupportedMedia
+from maied.errors import DiskFull, FileTooLarge, InvalidRequest, UnsupportedMedia
 
 CHUNK = 256 * 1024
 MAX_FIELD_BYTES = 64 * 1024
@@ -61,9 +62,15 @@ async def _receive_part(part: BodyPartReader, upload: Upload, task_dir: Path, ma
         if upload.path is not None:
             raise InvalidRequest("only one `file` part is accepted")
         upload.filename = safe_filename(part.filename)
-        task_dir.mkdir(parents=True, exist_ok=True)
         upload.path = task_dir / ("original-" + upload.filename)
-        upload.size = await _stream_to_file(part, upload.path, max_bytes)
+        try:
+            task_dir.mkdir(parents=True, exist_ok=True)
+            upload.size = await _stream_to_file(part, upload.path, max_bytes)
+        except OSError as exc:
+            if exc.errno in (errno.ENOSPC, errno.EDQUOT):  # the disk filled during this upload
+                raise DiskFull("the data disk filled up during the upload; free space (maied maintenance"
+                               " clean-all) and retry") from None
+            raise
         return
     if len(upload.fields) >= MAX_FIELDS:
         raise InvalidRequest(f"too many form fields (limit {MAX_FIELDS})")
