@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Run the whole test suite from nothing: install (idempotent), lint, type-check, pytest.
-#   scripts/test.sh            everything (what CI runs)
+#   scripts/test.sh            everything (what CI runs): lint, types, pytest, then the .deb checks as root
 #   scripts/test.sh --fast     skip tests marked slow (about a minute)
 #   scripts/test.sh -- ARGS    extra pytest arguments
 set -euo pipefail
@@ -27,4 +27,11 @@ if [ "$FAST" = 1 ]; then
   $PY -m pytest -m "not slow" "${PYTEST_ARGS[@]}"
 else
   $PY -m pytest "${PYTEST_ARGS[@]}"
+  # The .deb: build, lintian, systemd-analyze, install into a debootstrap root and transcribe there.
+  # Needs root (apt-get, debootstrap, chroot); MAIE_SKIP_PACKAGING=1 skips it.
+  if [ "$(id -u)" = 0 ] && [ -z "${MAIE_SKIP_PACKAGING:-}" ]; then
+    echo "== packaging"; bash .ci/packaging.sh
+  else
+    echo "== packaging skipped (needs root; MAIE_SKIP_PACKAGING=${MAIE_SKIP_PACKAGING:-})"
+  fi
 fi
