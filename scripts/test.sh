@@ -22,11 +22,7 @@ fi
 PY=.venv/bin/python
 echo "== ruff"; $PY -m ruff check maied maictl tests
 echo "== mypy"; $PY -m mypy maied maictl
-echo "== pytest"
-if [ "$FAST" = 1 ]; then
-  $PY -m pytest -m "not slow" "${PYTEST_ARGS[@]}"
-else
-  $PY -m pytest "${PYTEST_ARGS[@]}"
+if [ "$FAST" = 0 ]; then
   # The .deb: build, lintian, systemd-analyze, install into a debootstrap root and transcribe there.
   # Needs root (apt-get, debootstrap, chroot); MAIE_SKIP_PACKAGING=1 skips it.
   if [ "$(id -u)" = 0 ] && [ -z "${MAIE_SKIP_PACKAGING:-}" ]; then
@@ -34,4 +30,10 @@ else
   else
     echo "== packaging skipped (needs root; MAIE_SKIP_PACKAGING=${MAIE_SKIP_PACKAGING:-})"
   fi
+fi
+echo "== pytest (last, so that its summary closes the output)"
+if [ "$FAST" = 1 ]; then
+  $PY -m pytest -m "not slow" "${PYTEST_ARGS[@]}"
+else
+  $PY -m pytest "${PYTEST_ARGS[@]}"
 fi
