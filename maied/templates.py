@@ -39,6 +39,11 @@ _SCHEMA_DIALECTS = {
 }
 _FILES = ("schema.json", "prompt.jinja", "example.json")
 
+def builtin_templates_dir() -> Path:
+    """The shipped templates: `templates/` next to the `maied` package (a source tree or the .deb's tree)."""
+    return Path(__file__).resolve().parent.parent / "templates"
+
+
 _ENV = SandboxedEnvironment(undefined=StrictUndefined, autoescape=False, keep_trailing_newline=False)
 
 

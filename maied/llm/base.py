@@ -10,6 +10,9 @@ from dataclasses import dataclass, field
 from typing import Any, Literal, Protocol, runtime_checkable
 
 Purpose = Literal["enhance", "summary"]
+
+SUMMARY_REPETITION_PENALTY = 1.1
+"""Used for summaries on both backends: small models otherwise loop until the token limit."""
 Message = dict[str, str]
 
 
@@ -23,6 +26,8 @@ class GenerationRequest:
     temperature: float = 0.0
     json_schema: dict[str, Any] | None = None
     """When set, decoding is constrained to JSON valid against this schema (structured output)."""
+    repetition_penalty: float = 1.0
+    """> 1 discourages repeating tokens (small models loop); 1.0 for copying tasks such as enhancement."""
 
     def chat(self) -> list[Message]:
         if self.messages:

@@ -14,10 +14,9 @@ from pathlib import Path
 from typing import Any
 
 from maied.errors import LLMProcessingError, MissingExtra, ModelMemoryError
-from maied.llm.base import Generation, GenerationRequest
+from maied.llm.base import SUMMARY_REPETITION_PENALTY, Generation, GenerationRequest
 from maied.llm.models import checkpoint_hash
 
-REPEAT_PENALTY = 1.1
 _QUANT_RE = re.compile(r"[.-]((?:I?Q\d[\w]*)|F16|F32|BF16)\.gguf$", re.IGNORECASE)
 
 
@@ -116,7 +115,7 @@ class LlamaCppBackend:
             "device": "cpu",
             "decoding": {
                 "temperature": 0.0,
-                "repeat_penalty": REPEAT_PENALTY,
+                "repeat_penalty": {"summary": SUMMARY_REPETITION_PENALTY, "enhance": 1.0},
                 "context_length": self.context_length,
                 "structured_output": "json_schema_grammar+length_clip",
             },
@@ -135,7 +134,7 @@ class LlamaCppBackend:
             "messages": req.chat(),
             "max_tokens": req.max_tokens,
             "temperature": req.temperature,
-            "repeat_penalty": REPEAT_PENALTY,
+            "repeat_penalty": req.repetition_penalty,
             "seed": 0,
         }
         if req.json_schema is not None:

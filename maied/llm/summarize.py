@@ -16,7 +16,13 @@ from typing import Any
 import jsonschema
 
 from maied.errors import LLMProcessingError
-from maied.llm.base import Generation, GenerationRequest, GenerationStats, LLMBackend
+from maied.llm.base import (
+    SUMMARY_REPETITION_PENALTY,
+    Generation,
+    GenerationRequest,
+    GenerationStats,
+    LLMBackend,
+)
 from maied.llm.textwork import TokenCounter, chunk_words
 from maied.templates import Template, validator_for_schema
 
@@ -47,7 +53,7 @@ class _Job:
 def output_budget(backend: LLMBackend, template: Template) -> int:
     """Tokens reserved for a summary: about the largest answer the schema allows, within half the context."""
     chars = _schema_max_chars(template.schema)
-    wanted = chars // 3 + 64
+    wanted = int(chars / 2.5) + 64  # Vietnamese takes more tokens per character than English
     return max(128, min(wanted, MAX_OUTPUT_TOKENS, backend.context_length // 2))
 
 
@@ -171,7 +177,8 @@ class _Runner:
             if max_tokens < 16:
                 raise LLMProcessingError(f"the prompt does not fit the model's {self.backend.context_length}-token context")
             requests.append(GenerationRequest(messages=chat, max_tokens=max_tokens, temperature=0.0,
-                                              json_schema=self.template.schema))
+                                              json_schema=self.template.schema,
+                                              repetition_penalty=SUMMARY_REPETITION_PENALTY))
         started = time.monotonic()
         generations = self.backend.generate(requests)
         self.stats.add("summary", time.monotonic() - started, generations)

@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from maied.errors import LLMProcessingError, MissingExtra, ModelMemoryError
-from maied.llm.base import Generation, GenerationRequest
+from maied.llm.base import SUMMARY_REPETITION_PENALTY, Generation, GenerationRequest
 from maied.llm.models import checkpoint_hash
 
 log = logging.getLogger(__name__)
@@ -56,6 +56,9 @@ class VLLMBackend:
             "dtype": "bfloat16" if self.device == "cpu" else "auto",
             "enforce_eager": self.device == "cpu",
             "seed": 0,
+            # Compact JSON: with free whitespace a small model loops on newlines until max_tokens (the
+            # per-request flag is ignored by this vLLM; the engine-wide one works).
+            "structured_outputs_config": {"disable_any_whitespace": True},
         }
         started = time.monotonic()
         self._llm: Any = _load(vllm, self._engine_args)
@@ -77,6 +80,7 @@ class VLLMBackend:
             "device": self.device,
             "decoding": {
                 "temperature": 0.0,
+                "repetition_penalty": {"summary": SUMMARY_REPETITION_PENALTY, "enhance": 1.0},
                 "context_length": self.context_length,
                 "dtype": self._engine_args["dtype"],
                 "gpu_memory_utilization": self._engine_args["gpu_memory_utilization"],
@@ -97,6 +101,7 @@ class VLLMBackend:
             SamplingParams(
                 temperature=r.temperature,
                 max_tokens=r.max_tokens,
+                repetition_penalty=r.repetition_penalty,
                 seed=0,
                 structured_outputs=StructuredOutputsParams(json=r.json_schema) if r.json_schema else None,
             )

@@ -198,7 +198,8 @@ def test_close_leaves_no_engine_process(llm_backend: LLMBackend) -> None:
 
 
 def _is_engine(proc: psutil.Process) -> bool:
+    """Any child but multiprocessing's resource tracker (which lives as long as this process)."""
     try:
-        return proc.is_running() and ("VLLM" in proc.name() or "vllm" in " ".join(proc.cmdline()))
+        return proc.is_running() and "resource_tracker" not in " ".join(proc.cmdline())
     except psutil.Error:
         return False
