@@ -22,8 +22,8 @@ from maied.domain import Segment, TaskWarning, Word
 
 SAMPLE_RATE = 16000
 LONG_AUDIO_SECONDS = 600.0
-WINDOW_SECONDS = 300.0
-CUT_SEARCH_SECONDS = 20.0
+WINDOW_SECONDS = 60.0
+CUT_SEARCH_SECONDS = 10.0
 FRAME_SECONDS = 0.1
 SUMMED_METRICS = ("segments_decoded", "hallucination_dropped_segments", "hallucination_dropped_repeats",
                   "hallucination_dropped_phrases", "hallucination_collapsed_loops")

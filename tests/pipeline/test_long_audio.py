@@ -6,7 +6,7 @@ from collections.abc import Iterator
 
 import numpy as np
 
-from maied.pipeline.long_audio import SAMPLE_RATE, pieces, quiet_cut
+from maied.pipeline.long_audio import CUT_SEARCH_SECONDS, SAMPLE_RATE, pieces, quiet_cut
 
 
 def bursts(seconds: int, speech: float = 3.0, period: float = 7.0) -> tuple[np.ndarray, list[tuple[int, int]]]:
@@ -40,7 +40,7 @@ def test_pieces_cover_the_input_once_and_cut_in_silence() -> None:
         assert o + p.size == nxt
         assert any(a <= nxt < b for a, b in gaps), f"cut at {nxt / SAMPLE_RATE:.2f} s is inside speech"
     # at most one window plus the carry is ever held in a piece
-    assert max(p.size for _, p in got) <= int((45.0 + 20.0) * SAMPLE_RATE)
+    assert max(p.size for _, p in got) <= int((45.0 + CUT_SEARCH_SECONDS) * SAMPLE_RATE)
 
 
 def test_quiet_cut_finds_the_pause() -> None:
