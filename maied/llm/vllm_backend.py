@@ -58,7 +58,7 @@ class VLLMBackend:
             "seed": 0,
             # Compact JSON: with free whitespace a small model loops on newlines until max_tokens (the
             # per-request flag is ignored by this vLLM; the engine-wide one works).
-            "structured_outputs_config": {"disable_any_whitespace": True},
+            "structured_outputs_config": {"backend": "xgrammar", "disable_any_whitespace": True},
         }
         started = time.monotonic()
         self._llm: Any = _load(vllm, self._engine_args)

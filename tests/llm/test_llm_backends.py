@@ -189,10 +189,10 @@ def test_enhancement_is_skipped_for_an_asr_model_that_punctuates(llm_backend: LL
 
 def test_close_leaves_no_engine_process(llm_backend: LLMBackend) -> None:
     """Runs last for each backend (pytest keeps a module fixture's tests together, in file order)."""
-    before = {p.pid for p in psutil.Process().children(recursive=True)}
+    before = [p for p in psutil.Process().children(recursive=True) if _is_engine(p)]
     llm_backend.close()
     llm_backend.close()  # idempotent
-    gone, alive = psutil.wait_procs([psutil.Process(pid) for pid in before if psutil.pid_exists(pid)], timeout=30)
+    _gone, alive = psutil.wait_procs(before, timeout=30)
     engines = [p for p in alive if _is_engine(p)]
     assert engines == [], f"engine processes left after close: {[(p.pid, p.name()) for p in engines]}"
 
