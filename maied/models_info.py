@@ -53,13 +53,25 @@ def chunkformer_info(settings: Settings) -> dict[str, Any]:
 
 
 def llm_info(settings: Settings) -> dict[str, Any]:
+    """The LLM backend LLM_BACKEND gives on this host and the model of each purpose (cheap: nothing loads)."""
     try:
-        from maied.llm.factory import describe_llm
-
-        return dict(describe_llm(settings))
+        from maied.llm.factory import llm_unavailable_reason, resolve_llm_backend
+        from maied.llm.models import find_gguf, model_label
     except ImportError:
         return {"backend": None, "model": None, "present": False,
                 "reason": "no LLM backend installed (scripts/install.sh --with llm-cpu)"}
+    backend = resolve_llm_backend(settings)
+    info: dict[str, Any] = {"backend": backend, "setting": settings.LLM_BACKEND,
+                            "model": model_label(settings, "summary"),
+                            "enhance_model": model_label(settings, "enhance"),
+                            "summary_model": model_label(settings, "summary"),
+                            "present": backend is not None,
+                            "reason": llm_unavailable_reason(settings)}
+    if backend == "cpu":
+        gguf = find_gguf(settings, "summary")
+        info["path"] = str(gguf) if gguf else None
+        info["size_bytes"] = _size(gguf)
+    return info
 
 
 def describe_models(settings: Settings) -> dict[str, Any]:

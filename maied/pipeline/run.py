@@ -5,7 +5,7 @@ from __future__ import annotations
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, cast
 
 import numpy as np
 
@@ -121,6 +121,7 @@ def _record_asr(run: _Run, described: dict[str, Any], result: Any, seconds: floa
 
 
 def _llm(run: _Run) -> None:
+    from maied.llm.base import Purpose
     from maied.llm.factory import create_llm_backend, llm_model_key
     from maied.pipeline.llm_stage import run_llm_stage
     from maied.templates import TemplateStore
@@ -129,8 +130,9 @@ def _llm(run: _Run) -> None:
     settings = run.settings
 
     def backend_for(purpose: str) -> Any:
-        key = llm_model_key(settings, purpose)
-        return run.models.get("llm", key, lambda: create_llm_backend(settings, purpose))
+        which = cast(Purpose, purpose)
+        key = llm_model_key(settings, which)
+        return run.models.get("llm", key, lambda: create_llm_backend(settings, which))
 
     templates = TemplateStore(builtin_dir=builtin_templates_dir(), user_dir=settings.templates_dir)
     started = time.monotonic()
