@@ -23,7 +23,8 @@ for _ in $(seq 1 100); do
   sleep 0.2
 done
 FEATURES=raw_transcript
-if .venv/bin/maictl --json health | grep -q '"backend": "cpu"\|"backend": "vllm"'; then
+LLM=$(.venv/bin/maictl health --json | .venv/bin/python -c 'import json,sys; print(json.load(sys.stdin)["llm"]["backend"] or "")')
+if [ -n "$LLM" ]; then
   FEATURES=raw_transcript,summary
 fi
 echo "== maictl submit $FILE --wait" >&2
