@@ -15,7 +15,7 @@ import pytest
 
 from maied.domain import TaskRequest
 from maied.errors import LLMProcessingError
-from maied.llm.base import GenerationRequest, LLMBackend
+from maied.llm.base import SUMMARY_REPETITION_PENALTY, GenerationRequest, LLMBackend
 from maied.llm.enhance import enhance_transcript
 from maied.llm.summarize import summarize
 from maied.llm.textwork import comparable_words
@@ -69,7 +69,8 @@ def _long_transcript(backend: LLMBackend) -> str:
 def test_generate_answers_a_batch_in_order_with_schema_enforced(llm_backend: LLMBackend) -> None:
     schema = _small_template().schema
     gens = llm_backend.generate([
-        GenerationRequest(prompt=f"Summarize as JSON: {MEETING_EN}", max_tokens=200, json_schema=schema),
+        GenerationRequest(prompt=f"Summarize as JSON: {MEETING_EN}", max_tokens=300, json_schema=schema,
+                          repetition_penalty=SUMMARY_REPETITION_PENALTY),
         GenerationRequest(prompt="Say hello in one short sentence.", max_tokens=20),
     ])
     assert len(gens) == 2
