@@ -45,7 +45,10 @@ class WorkerProcess:
             pgid_file.parent.mkdir(parents=True, exist_ok=True)
             pgid_file.write_text(f"{proc.pid}\n")
         worker.send({"type": "init", "settings": settings.model_dump(mode="json")})
-        ready = await asyncio.wait_for(worker.messages.get(), timeout=120)
+        try:
+            ready = await asyncio.wait_for(worker.messages.get(), timeout=120)
+        except TimeoutError:
+            ready = None  # a child that hangs while starting is killed like one that died
         if ready is None or ready.get("type") != "ready":
             await worker.kill()
             raise RuntimeError(f"worker child did not start (exit {proc.returncode})")
