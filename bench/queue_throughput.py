@@ -11,6 +11,7 @@ new process that imports, loads the model, transcribes and exits: what a per-job
 from __future__ import annotations
 
 import os
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -50,11 +51,14 @@ def oneshots(path: Path, count: int, device: str) -> dict[str, Any]:
                MODELS_DIR=str(models_dir()), LLM_BACKEND="none", WHISPER_DEVICE=device)
     each: list[float] = []
     started = time.perf_counter()
-    for _ in range(count):
-        t0 = time.perf_counter()
-        subprocess.run([sys.executable, "-m", "maied.cli", "transcribe", str(path), "--language", LANGUAGE],
-                       env=env, cwd=REPO, check=True, capture_output=True)
-        each.append(time.perf_counter() - t0)
+    try:
+        for _ in range(count):
+            t0 = time.perf_counter()
+            subprocess.run([sys.executable, "-m", "maied.cli", "transcribe", str(path), "--language", LANGUAGE],
+                           env=env, cwd=REPO, check=True, capture_output=True)
+            each.append(time.perf_counter() - t0)
+    finally:
+        shutil.rmtree(data, ignore_errors=True)
     return {"wall": time.perf_counter() - started, "each": each}
 
 
