@@ -132,7 +132,8 @@ def _llm(run: _Run) -> None:
     def backend_for(purpose: str) -> Any:
         which = cast(Purpose, purpose)
         key = llm_model_key(settings, which)
-        return run.models.get("llm", key, lambda: create_llm_backend(settings, which))
+        # One slot per distinct model: the same model serves both purposes; two different ones both stay.
+        return run.models.get("llm:" + "|".join(key), key, lambda: create_llm_backend(settings, which))
 
     templates = TemplateStore(builtin_dir=builtin_templates_dir(), user_dir=settings.templates_dir)
     started = time.monotonic()

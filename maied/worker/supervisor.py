@@ -238,7 +238,7 @@ class Supervisor:
             self.store.set_stage(task_id, TaskStatus(running.stage), input_duration=duration)
             self._status()
         elif kind == "model_load":
-            name = str(message.get("kind"))
+            name = str(message.get("kind")).split(":")[0]  # "asr", "llm"
             self.model_loads[name] = self.model_loads.get(name, 0) + 1
             self.store.bump_counter(f"model_loads:{name}")
         elif kind == "done":
