@@ -14,7 +14,7 @@ while [ $# -gt 0 ]; do
     *) echo "test.sh: unknown option $1" >&2; exit 2 ;;
   esac
 done
-WITH=${MAIE_TEST_WITH:-whisper,llm-cpu,dev}
+WITH=${MAIE_TEST_WITH:-whisper,llm-cpu,dev,vllm,chunkformer}
 if [ ! -f .venv/.maie-installed ] || [ "$(cat .venv/.maie-installed)" != "$WITH $(sha1sum pyproject.toml scripts/install.sh | sha1sum)" ]; then
   scripts/install.sh --system-deps --with "$WITH"
   echo "$WITH $(sha1sum pyproject.toml scripts/install.sh | sha1sum)" > .venv/.maie-installed
