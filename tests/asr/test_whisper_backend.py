@@ -115,3 +115,19 @@ def test_vad_skips_a_long_pause_and_keeps_timestamps(
     second = next(s for s in result.segments if "garden" in s.text.lower())
     first_seconds = len(decode_to_mono16k(recordings["first"])) / SAMPLE_RATE
     assert second.start >= first_seconds + 5.0  # placed after the pause, in the original timeline
+
+
+def test_batched_pipeline_gives_the_same_transcript(tmp_path: Path, recordings: dict[str, Path]) -> None:
+    """WHISPER_BATCH_SIZE>0 decodes the VAD chunks with faster-whisper's BatchedInferencePipeline."""
+    from maied.asr.factory import create_asr_backend
+    from tests.asr.asr_settings import asr_test_settings
+
+    audio = decode_to_mono16k(concat_wavs([recordings["first"], recordings["en"], recordings["second"]],
+                                          tmp_path / "three.wav", gap_seconds=2.0))
+    batched = create_asr_backend("whisper", asr_test_settings(tmp_path / "data", WHISPER_BATCH_SIZE="4"))
+    assert batched.describe()["decoding"]["batch_size"] == 4
+    result = batched.transcribe(audio, ASROptions(language="en", enable_vad=True))
+    spoken = f"The first topic is the weather report. {ENGLISH} The second topic is the new garden."
+    assert wer(spoken, result.text) <= 0.2, result.text
+    starts = [s.start for s in result.segments]
+    assert starts == sorted(starts) and result.segments[-1].end <= len(audio) / SAMPLE_RATE + 0.5
