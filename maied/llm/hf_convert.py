@@ -57,7 +57,7 @@ def convert_gguf_to_hf(gguf: Path, out_dir: Path) -> None:
     tokenizer = AutoTokenizer.from_pretrained(str(gguf.parent), gguf_file=gguf.name)
     model = AutoModelForCausalLM.from_pretrained(str(gguf.parent), gguf_file=gguf.name, dtype=torch.bfloat16)
     # save_pretrained refuses a model that remembers it was quantised (GGUF): it is plain bf16 now.
-    model.hf_quantizer = None
+    setattr(model, "hf_quantizer", None)  # noqa: B010 - torch types the attribute as a submodule
     if hasattr(model.config, "quantization_config"):
         del model.config.quantization_config
     out_dir.mkdir(parents=True)
