@@ -123,6 +123,25 @@ class Daemon:
 TERMINAL = {"COMPLETE", "FAILED", "CANCELLED"}
 
 
+def all_gone(pids: list[int], timeout: float = 10.0) -> list[int]:
+    """The pids still alive after `timeout` (zombies count as gone)."""
+    procs = []
+    for pid in pids:
+        try:
+            procs.append(psutil.Process(pid))
+        except psutil.NoSuchProcess:
+            continue
+    _, alive = psutil.wait_procs(procs, timeout=timeout)
+    return [p.pid for p in alive if _not_zombie(p)]
+
+
+def _not_zombie(proc: psutil.Process) -> bool:
+    try:
+        return proc.status() != psutil.STATUS_ZOMBIE
+    except psutil.NoSuchProcess:
+        return False
+
+
 @contextmanager
 def running_daemon(**env: str) -> Iterator[Daemon]:
     state = Path(tempfile.mkdtemp(prefix="maie-", dir=tempfile.gettempdir()))

@@ -10,24 +10,12 @@ import os
 import stat
 from pathlib import Path
 
-import psutil
 import pytest
 
 from tests.e2e.conftest import copy_as
-from tests.e2e.daemon_harness import TERMINAL, Daemon, running_daemon
+from tests.e2e.daemon_harness import TERMINAL, Daemon, all_gone, running_daemon
 
 pytestmark = pytest.mark.slow
-
-
-def _gone(pids: list[int], timeout: float = 10.0) -> bool:
-    procs = []
-    for pid in pids:
-        try:
-            procs.append(psutil.Process(pid))
-        except psutil.NoSuchProcess:
-            continue
-    _, alive = psutil.wait_procs(procs, timeout=timeout)
-    return not alive
 
 
 def test_socket_is_0660(daemon: Daemon) -> None:
@@ -43,7 +31,7 @@ def test_kill9_mid_task_leaves_no_worker_and_task_completes_after_restart(
         workers = daemon.worker_pids()
         assert workers, "a worker child runs the task"
         daemon.kill9()
-        assert _gone(workers), f"worker processes survived kill -9 of the daemon: {workers}"
+        assert not all_gone(workers), f"worker processes survived kill -9 of the daemon: {workers}"
         daemon.start()
         body = daemon.wait_for(task_id, TERMINAL)
         assert body["status"] == "COMPLETE", body
@@ -61,7 +49,7 @@ def test_cancel_running_task_kills_its_child_and_next_task_runs(
         r = c.post(f"/v1/tasks/{stuck}/cancel")
     assert r.status_code == 202
     assert daemon.wait_for(stuck, TERMINAL)["status"] == "CANCELLED"
-    assert _gone(workers)
+    assert not all_gone(workers)
     assert daemon.wait_for(after, TERMINAL)["status"] == "COMPLETE"
     with daemon.client() as c:
         again = c.post(f"/v1/tasks/{stuck}/cancel")

@@ -11,6 +11,9 @@ from pathlib import Path
 import psutil
 
 from tests.audio_fixtures import require_tools
+from tests.e2e.daemon_harness import _not_zombie, all_gone
+
+__all__ = ["all_gone"]
 
 LONG = os.environ.get("MAIE_LONG_TESTS") == "1"
 
@@ -60,25 +63,6 @@ def integrity(db: Path) -> str:
 def audio_folders(data_dir: Path) -> set[str]:
     audio = data_dir / "audio"
     return {p.name for p in audio.iterdir() if p.is_dir()} if audio.is_dir() else set()
-
-
-def all_gone(pids: list[int], timeout: float = 10.0) -> list[int]:
-    """The pids still alive after `timeout` (zombies count as gone)."""
-    procs = []
-    for pid in pids:
-        try:
-            procs.append(psutil.Process(pid))
-        except psutil.NoSuchProcess:
-            continue
-    _, alive = psutil.wait_procs(procs, timeout=timeout)
-    return [p.pid for p in alive if _not_zombie(p)]
-
-
-def _not_zombie(proc: psutil.Process) -> bool:
-    try:
-        return proc.status() != psutil.STATUS_ZOMBIE
-    except psutil.NoSuchProcess:
-        return False
 
 
 def worker_processes(daemon_pids: set[int]) -> list[int]:

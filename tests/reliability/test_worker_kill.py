@@ -11,8 +11,8 @@ from pathlib import Path
 import pytest
 
 from maied.worker.test_hooks import fake_transcript
-from tests.e2e.daemon_harness import TERMINAL, Daemon, running_daemon
-from tests.reliability.helpers import all_gone, tone_wav
+from tests.e2e.daemon_harness import TERMINAL, Daemon, all_gone, running_daemon
+from tests.reliability.helpers import tone_wav
 
 pytestmark = pytest.mark.slow
 
