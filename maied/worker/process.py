@@ -43,7 +43,9 @@ class WorkerProcess:
         worker = cls(proc)
         if pgid_file is not None:
             pgid_file.parent.mkdir(parents=True, exist_ok=True)
-            pgid_file.write_text(f"{proc.pid}\n")
+            staging = pgid_file.with_suffix(".tmp")
+            staging.write_text(f"{proc.pid}\n")
+            staging.replace(pgid_file)  # atomic: a reader never sees it half-written
         worker.send({"type": "init", "settings": settings.model_dump(mode="json")})
         try:
             ready = await asyncio.wait_for(worker.messages.get(), timeout=120)

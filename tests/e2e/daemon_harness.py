@@ -82,7 +82,7 @@ class Daemon:
         """Every process of the current worker child's process group."""
         try:
             pgid = int((self.data_dir / "run" / "worker.pgid").read_text().split()[0])
-        except (OSError, ValueError):
+        except (OSError, ValueError, IndexError):  # not written yet
             return []
         pids = []
         for proc in psutil.process_iter():
