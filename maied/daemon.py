@@ -20,6 +20,7 @@ from maied import systemd
 from maied.api.app import create_app
 from maied.api.changes import ChangeNotifier
 from maied.api.context import ApiContext, DaemonFacts
+from maied.llm.factory import llm_startup_notes
 from maied.logs import TaskEventLogger
 from maied.pipeline.run import builtin_templates_dir
 from maied.settings import Settings
@@ -107,6 +108,8 @@ class Daemon:
         self.store.add_listener(changes.on_change)
         self.store.add_listener(TaskEventLogger(self.store))
         self.supervisor.recover()
+        for note in llm_startup_notes(self.settings):
+            log.warning("LLM: %s", note, extra={"event": "llm_startup_note"})
         remove_unclaimed_uploads(self.settings, self.store)
         self.store.expire_results(self.settings.RESULT_TTL)
         facts = DaemonFacts(
@@ -114,6 +117,7 @@ class Daemon:
             worker_healthy=self.supervisor.healthy,
             shutting_down=self.stopping.is_set,
             model_loads=lambda: dict(self.supervisor.model_loads),
+            model_sharing=self.supervisor.sharing.to_dict,
         )
         ctx = ApiContext(self.settings, self.store, changes, facts, builtin_templates_dir())
         self.runner = web.AppRunner(create_app(ctx), handle_signals=False, access_log=None)

@@ -27,6 +27,9 @@ class TaskStatus(StrEnum):
 
 TERMINAL_STATUSES = frozenset({TaskStatus.COMPLETE, TaskStatus.FAILED, TaskStatus.CANCELLED})
 RUNNING_STATUSES = frozenset({TaskStatus.PREPROCESSING, TaskStatus.PROCESSING_ASR, TaskStatus.PROCESSING_LLM})
+STAGE_WAITING_FOR_LLM = "WAITING_FOR_LLM"
+"""The stage of a task whose ASR is done and stored while the worker runs other tasks' ASR before it
+switches to the LLM (models that do not fit on the GPU together). Its status stays PROCESSING_ASR."""
 
 
 class Feature(StrEnum):

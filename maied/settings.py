@@ -77,6 +77,16 @@ class Settings(BaseSettings):
     """Default ASR backend; a task's asr_backend wins. The seed's production profile uses chunkformer."""
     CHUNKFORMER_MODEL_NAME: str = "khanhld/chunkformer-rnnt-large-vie"
     """ChunkFormer checkpoint: a local folder or a hub name (looked up in MODELS_DIR first)."""
+    CHUNKFORMER_DEVICE: Literal["auto", "cpu", "cuda"] = "auto"
+    """Device for ChunkFormer; auto = cuda when torch sees a GPU, else cpu."""
+    CHUNKFORMER_CHUNK_SIZE: int = Field(64, ge=4, le=1024)
+    """ChunkFormer chunk size in encoder frames (after subsampling; 64 frames ~ 5 s)."""
+    CHUNKFORMER_LEFT_CONTEXT: int = Field(128, ge=0, le=4096)
+    """ChunkFormer left context, in encoder frames, each chunk attends to."""
+    CHUNKFORMER_RIGHT_CONTEXT: int = Field(128, ge=0, le=4096)
+    """ChunkFormer right context, in encoder frames, each chunk attends to."""
+    CHUNKFORMER_TOTAL_BATCH_DURATION: int = Field(1800, ge=60, le=36000)
+    """Seconds of audio ChunkFormer decodes in one batch of chunks (lower it when GPU memory is short)."""
     WHISPER_MODEL_VARIANT: str = ""
     """Whisper model: a local CTranslate2 folder, a name in MODELS_DIR or a hub name; empty = the embedded model."""
     WHISPER_DEVICE: Literal["auto", "cpu", "cuda"] = "auto"
@@ -123,6 +133,14 @@ class Settings(BaseSettings):
     """How often the daemon pings the worker child (the systemd watchdog needs its answers)."""
     WORKER_IDLE_SECONDS: float = Field(0.0, ge=0)
     """Stop an idle worker child (freeing its models) after this many seconds; 0 = keep it."""
+    MODEL_SHARING: Literal["auto", "together", "swap"] = "auto"
+    """together = the ASR model and the LLM stay loaded in one worker child; swap = they take turns on the GPU
+    (the ASR part of waiting tasks runs first, then the child exits and a fresh one runs their LLM part);
+    auto = swap when vLLM runs on the GPU and the ASR weights + LLM_ENHANCE_GPU_MEMORY_UTILIZATION of the GPU
+    do not fit in its memory, else together."""
+    MODEL_SWAP_BATCH: int = Field(8, ge=1, le=1000)
+    """With swap: tasks whose ASR part runs before the worker switches to the LLM (and back) while the
+    other model has work waiting."""
 
     # --- Retention and maintenance ----------------------------------------------------------------
     RESULT_TTL: int = Field(86400, ge=0)

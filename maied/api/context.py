@@ -23,6 +23,7 @@ class DaemonFacts:
     worker_healthy: Callable[[], bool] = lambda: True
     shutting_down: Callable[[], bool] = lambda: False
     model_loads: Callable[[], dict[str, int]] = dict
+    model_sharing: Callable[[], dict[str, object]] = dict
 
 
 @dataclass

@@ -49,6 +49,7 @@ def _schemas() -> dict[str, Any]:
             "version": {"type": "string"}, "queue_depth": {"type": ["integer", "null"]},
             "worker_active": {"type": "boolean"}, "db_ok": {"type": "boolean"},
             "disk_used_percent": {"type": ["number", "null"]}, "asr": {"type": "object"}, "llm": {"type": "object"},
+            "model_sharing": {"type": "object"},
         }},
         "ProcessForm": {"type": "object", "required": ["file"], "properties": {
             "file": {"type": "string", "format": "binary"},

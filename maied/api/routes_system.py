@@ -36,6 +36,7 @@ async def health(request: web.Request) -> web.Response:
         "disk_used_percent": None if used is None else round(used, 1),
         "asr": asr_summary(ctx.settings),
         "llm": llm_summary(ctx.settings),
+        "model_sharing": ctx.facts.model_sharing(),
     }
     return web.json_response(body, status=200 if state != "unhealthy" else 503)
 

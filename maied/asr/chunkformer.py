@@ -6,7 +6,8 @@ raises MissingExtra("ChunkFormer", "chunkformer"). The checkpoint is a local fol
 found as MODELS_DIR/<name> or MODELS_DIR/<last part of the hub name>. Nothing is downloaded here.
 
 ChunkFormer decodes a file path, so the 16 kHz audio is written to a temporary 16-bit WAV first. It has
-no prompt (vocabulary is ignored), no word timestamps, no punctuation and no VAD of its own.
+no prompt (vocabulary is ignored), no word timestamps, no punctuation and no VAD of its own (the
+pipeline's speech_chunks gives it only the speech when VAD is on).
 """
 
 from __future__ import annotations
@@ -31,13 +32,26 @@ log = logging.getLogger(__name__)
 SAMPLE_RATE = 16000
 CHECKPOINT_FILES = ("pytorch_model.bin", "pytorch_model.pt", "pytorch_model.ckpt")
 PULL_HINT = "run `maied models pull` on a host that can reach the model hub, or copy the model folder there"
-DECODING = {
-    "chunk_size": 64,
-    "left_context_size": 128,
-    "right_context_size": 128,
-    "total_batch_duration": 1800,
-    "max_silence_duration": 0.5,
-}
+MAX_SILENCE_DURATION = 0.5
+
+
+def decoding_params(settings: Settings) -> dict[str, Any]:
+    """endless_decode's chunking and context, from the CHUNKFORMER_* settings."""
+    return {
+        "chunk_size": settings.CHUNKFORMER_CHUNK_SIZE,
+        "left_context_size": settings.CHUNKFORMER_LEFT_CONTEXT,
+        "right_context_size": settings.CHUNKFORMER_RIGHT_CONTEXT,
+        "total_batch_duration": settings.CHUNKFORMER_TOTAL_BATCH_DURATION,
+        "max_silence_duration": MAX_SILENCE_DURATION,
+    }
+
+
+def resolve_device(setting: str) -> str:
+    if setting != "auto":
+        return setting
+    import torch
+
+    return "cuda" if torch.cuda.is_available() else "cpu"
 
 
 def import_chunkformer() -> Any:
@@ -79,11 +93,14 @@ def locate_chunkformer_model(settings: Settings) -> Path:
 
 class ChunkFormerBackend:
     name = "chunkformer"
+    own_vad = False
+    """The pipeline cuts the audio at the silences Silero finds (pipeline.speech_chunks) when VAD is on."""
 
-    def __init__(self, model: Any, model_dir: Path, device: str):
+    def __init__(self, model: Any, model_dir: Path, device: str, decoding: dict[str, Any]):
         self._model = model
         self.model_dir = model_dir
         self.device = device
+        self.decoding = decoding
         self.load_seconds = 0.0
         self._checkpoint_hash: str | None = None
 
@@ -93,7 +110,7 @@ class ChunkFormerBackend:
         import torch
 
         folder = locate_chunkformer_model(settings)
-        device = "cuda" if torch.cuda.is_available() else "cpu"
+        device = resolve_device(settings.CHUNKFORMER_DEVICE)
         started = time.perf_counter()
         try:
             model = chunkformer.ChunkFormerModel.from_pretrained(str(folder)).to(device).eval()
@@ -101,7 +118,7 @@ class ChunkFormerBackend:
             raise ModelMemoryError(f"not enough memory to load ChunkFormer {folder}: {exc}") from None
         except (RuntimeError, ValueError, OSError, KeyError) as exc:
             raise ModelNotFound(f"the ChunkFormer model at {folder} could not be loaded: {exc}") from None
-        backend = cls(model, folder, device)
+        backend = cls(model, folder, device, decoding_params(settings))
         backend.load_seconds = round(time.perf_counter() - started, 3)
         log.info("loaded ChunkFormer %s on %s in %.2f s", folder, device, backend.load_seconds)
         return backend
@@ -117,7 +134,7 @@ class ChunkFormerBackend:
             "checkpoint_hash": self._checkpoint_hash,
             "compute_type": "float32",
             "device": self.device,
-            "decoding": dict(DECODING),
+            "decoding": dict(self.decoding),
             "embedded": False,
             "punctuates": False,
         }
@@ -148,7 +165,7 @@ class ChunkFormerBackend:
         import torch
 
         try:
-            out = self._model.endless_decode(str(wav), return_timestamps=True, **DECODING)
+            out = self._model.endless_decode(str(wav), return_timestamps=True, **self.decoding)
         except (MemoryError, torch.cuda.OutOfMemoryError) as exc:
             raise ModelMemoryError(f"out of memory during ChunkFormer decoding: {exc}") from None
         except (RuntimeError, ValueError) as exc:

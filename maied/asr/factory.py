@@ -37,5 +37,7 @@ def asr_model_key(name: str, settings: Settings) -> tuple:
             settings.WHISPER_COMPUTE_TYPE,
         )
     if name == "chunkformer":
-        return ("chunkformer", settings.CHUNKFORMER_MODEL_NAME.strip(), str(settings.models_dir))
+        return ("chunkformer", settings.CHUNKFORMER_MODEL_NAME.strip(), str(settings.models_dir),
+                settings.CHUNKFORMER_DEVICE, settings.CHUNKFORMER_CHUNK_SIZE, settings.CHUNKFORMER_LEFT_CONTEXT,
+                settings.CHUNKFORMER_RIGHT_CONTEXT, settings.CHUNKFORMER_TOTAL_BATCH_DURATION)
     return (name,)

@@ -7,6 +7,7 @@ the result while `llm_model_key` stays the same.
 
 from __future__ import annotations
 
+import functools
 import importlib.util
 import logging
 import shutil
@@ -46,6 +47,7 @@ def cuda_present() -> bool:
     return Path("/proc/driver/nvidia/version").exists() or any(Path("/dev").glob("nvidia[0-9]*"))
 
 
+@functools.cache
 def gpu_compute_capability() -> float | None:
     """The lowest compute capability of the GPUs nvidia-smi reports, None when unknown."""
     exe = shutil.which("nvidia-smi")

@@ -74,7 +74,7 @@ class WindowedResult:
 
     def add(self, offset: int, audio_samples: int, part: ASRResult) -> None:
         shift = offset / SAMPLE_RATE
-        self.segments.extend(_shifted(s, shift) for s in part.segments)
+        self.segments.extend(shift_segment(s, shift) for s in part.segments)
         if self.language is None:
             self.language, self.language_probability = part.language, part.language_probability
         self.samples += audio_samples
@@ -112,7 +112,7 @@ def transcribe_windowed(path: Path, backend: ASRBackend, options: ASROptions,
     return total.result(count)
 
 
-def _shifted(segment: Segment, shift: float) -> Segment:
+def shift_segment(segment: Segment, shift: float) -> Segment:
     words = None
     if segment.words is not None:
         words = [Word(w.start + shift, w.end + shift, w.word, w.probability) for w in segment.words]

@@ -34,18 +34,43 @@ class _Run:
 
 
 def run_task(task: TaskInput, models: ModelCache, settings: Settings, report: StageReporter) -> PipelineOutput:
+    """The whole pipeline, or its LLM part when the task carries its stored ASR part."""
     run = _Run(task, settings, models, report)
-    run.out.versions["pipeline_version"] = PIPELINE_VERSION
-    if task.kind == TaskKind.AUDIO:
+    if task.asr_output is not None:
+        _resume(run, task.asr_output)
+    elif task.kind == TaskKind.AUDIO:
+        run.out.versions["pipeline_version"] = PIPELINE_VERSION
         audio = _preprocess(run)
         _transcribe(run, audio)
     else:
+        run.out.versions["pipeline_version"] = PIPELINE_VERSION
         run.text = task.input_text or ""
         run.out.metrics["input_characters"] = len(run.text)
     if task.request.wants_llm():
         _llm(run)
     _finish_metrics(run)
     return run.out
+
+
+def run_asr_part(task: TaskInput, models: ModelCache, settings: Settings, report: StageReporter) -> dict[str, Any]:
+    """Preprocessing and ASR only, for a task run in two parts (the ASR and LLM models do not fit on the GPU
+    together): what `run_task` needs to go on later in another worker child, as plain JSON data."""
+    run = _Run(task, settings, models, report)
+    run.out.versions["pipeline_version"] = PIPELINE_VERSION
+    audio = _preprocess(run)
+    _transcribe(run, audio)
+    return {"output": run.out.to_dict(), "text": run.text, "asr_punctuates": run.asr_punctuates,
+            "elapsed": round(time.monotonic() - run.started, 3)}
+
+
+def _resume(run: _Run, part: dict[str, Any]) -> None:
+    out = part["output"]
+    run.out = PipelineOutput(results=dict(out.get("results") or {}), metrics=dict(out.get("metrics") or {}),
+                             versions=dict(out.get("versions") or {}),
+                             warnings=[TaskWarning(**w) for w in out.get("warnings") or []])
+    run.text = str(part.get("text") or "")
+    run.asr_punctuates = bool(part.get("asr_punctuates", True))
+    run.started = time.monotonic() - float(part.get("elapsed") or 0.0)  # processing time spans both parts
 
 
 def _preprocess(run: _Run) -> np.ndarray | None:
@@ -84,6 +109,10 @@ def _transcribe(run: _Run, audio: np.ndarray | None) -> None:
     request, settings = run.task.request, run.settings
     name = request.asr_backend or settings.ASR_BACKEND
     backend = run.models.get("asr", asr_model_key(name, settings), lambda: create_asr_backend(name, settings))
+    if not getattr(backend, "own_vad", True):
+        from maied.pipeline.speech_chunks import SpeechChunkedBackend
+
+        backend = SpeechChunkedBackend(backend)
     options = ASROptions.for_task(request, settings, word_timestamps=bool(run.task.extra.get("word_timestamps", True)))
     started = time.monotonic()
     if audio is None:

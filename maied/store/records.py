@@ -47,6 +47,8 @@ class TaskRecord:
     results: dict[str, Any] | None = None
     results_expired_at: float | None = None
     audio_purged_at: float | None = None
+    asr_output: dict[str, Any] | None = None
+    """The ASR part kept for the LLM part (see STAGE_WAITING_FOR_LLM); None until the ASR part is done."""
 
     @classmethod
     def from_row(cls, row: sqlite3.Row) -> TaskRecord:
@@ -75,6 +77,7 @@ class TaskRecord:
             results=_load(row["results"], None),
             results_expired_at=row["results_expired_at"],
             audio_purged_at=row["audio_purged_at"],
+            asr_output=_load(row["asr_output"], None),
         )
 
 

@@ -37,6 +37,10 @@ MIGRATIONS: list[str] = [
     CREATE INDEX tasks_completed ON tasks (completed_at);
     CREATE TABLE counters (name TEXT PRIMARY KEY, value INTEGER NOT NULL DEFAULT 0);
     """,
+    # 2: the stored ASR part of a task that waits for the LLM (GPU shared by swapping models).
+    """
+    ALTER TABLE tasks ADD COLUMN asr_output TEXT;
+    """,
 ]
 
 SCHEMA_VERSION = len(MIGRATIONS)

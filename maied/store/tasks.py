@@ -13,14 +13,29 @@ import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
-from maied.domain import RUNNING_STATUSES, TERMINAL_STATUSES, PipelineOutput, TaskStatus
+from maied.domain import (
+    RUNNING_STATUSES,
+    STAGE_WAITING_FOR_LLM,
+    TERMINAL_STATUSES,
+    PipelineOutput,
+    TaskStatus,
+)
 from maied.errors import QueueFull, TaskNotCancellable, TaskNotFinished, TaskNotFound
 from maied.store.records import NewTask, TaskRecord
 from maied.store.schema import migrate
 
 Listener = Callable[[str, TaskStatus], None]
+Phase = Literal["any", "asr", "llm"]
+_WAITING = f"(status = 'PROCESSING_ASR' AND stage = '{STAGE_WAITING_FOR_LLM}')"
+_CLAIMABLE = {
+    # Work for the ASR part: audio not yet transcribed.
+    "asr": "(status = 'PENDING' AND kind = 'audio' AND asr_output IS NULL)",
+    # Work for the LLM part: text tasks, and audio whose ASR part is stored (waiting, or requeued).
+    "llm": f"((status = 'PENDING' AND (kind = 'text' OR asr_output IS NOT NULL)) OR {_WAITING})",
+}
+_CLAIMABLE["any"] = f"({_CLAIMABLE['asr']} OR {_CLAIMABLE['llm']})"
 _RUNNING = tuple(s.value for s in RUNNING_STATUSES)
 _TERMINAL = tuple(s.value for s in TERMINAL_STATUSES)
 
@@ -131,13 +146,15 @@ class TaskStore:
         return [r[0] for r in self.conn.execute(sql, (limit,))]
 
     # --- the worker's side ----------------------------------------------------------------------
-    def claim_next(self) -> TaskRecord | None:
-        """Atomically move the oldest PENDING task to PREPROCESSING and return it."""
+    def claim_next(self, phase: Phase = "any") -> TaskRecord | None:
+        """Atomically take the oldest task with work of `phase` and return it. A task starts in
+        PREPROCESSING; one whose ASR part is stored goes on in PROCESSING_LLM."""
         with self._write() as c:
             row = c.execute(
-                "UPDATE tasks SET status = 'PREPROCESSING', stage = 'PREPROCESSING', started_at = ?,"
-                " cancel_requested = 0 WHERE seq = (SELECT seq FROM tasks WHERE status = 'PENDING'"
-                " ORDER BY seq LIMIT 1) RETURNING *",
+                "UPDATE tasks SET status = CASE WHEN asr_output IS NULL THEN 'PREPROCESSING' ELSE 'PROCESSING_LLM' END,"
+                " stage = CASE WHEN asr_output IS NULL THEN 'PREPROCESSING' ELSE 'PROCESSING_LLM' END,"
+                " started_at = coalesce(started_at, ?), cancel_requested = 0"
+                f" WHERE seq = (SELECT seq FROM tasks WHERE {_CLAIMABLE[phase]} ORDER BY seq LIMIT 1) RETURNING *",
                 (self._clock(),),
             ).fetchone()
         if row is None:
@@ -145,6 +162,23 @@ class TaskStore:
         record = TaskRecord.from_row(row)
         self._notify(record.id, record.status)
         return record
+
+    def waiting_work(self) -> dict[str, int]:
+        """How many tasks wait for each part: {"asr": n, "llm": m}."""
+        return {phase: int(self.conn.execute(f"SELECT count(*) FROM tasks WHERE {_CLAIMABLE[phase]}").fetchone()[0])
+                for phase in ("asr", "llm")}
+
+    def save_asr_output(self, task_id: str, asr_output: dict[str, Any]) -> bool:
+        """Keep a running task's ASR part; it waits (stage WAITING_FOR_LLM) until the LLM part is claimed."""
+        with self._write() as c:
+            cur = c.execute(
+                f"UPDATE tasks SET status = 'PROCESSING_ASR', stage = ?, asr_output = ?"
+                f" WHERE id = ? AND status IN ({_marks(_RUNNING)})",
+                (STAGE_WAITING_FOR_LLM, json.dumps(asr_output), task_id, *_RUNNING),
+            )
+        if cur.rowcount:
+            self._notify(task_id, TaskStatus.PROCESSING_ASR)
+        return bool(cur.rowcount)
 
     def set_stage(self, task_id: str, status: TaskStatus, *, input_duration: float | None = None) -> bool:
         """Record the stage a running task reached; False when it is no longer running."""
@@ -182,7 +216,7 @@ class TaskStore:
         """Move a task that is not yet terminal to a terminal status, exactly once."""
         with self._write() as c:
             cur = c.execute(
-                f"UPDATE tasks SET status = ?, completed_at = ?, {assignments}"
+                f"UPDATE tasks SET status = ?, completed_at = ?, asr_output = NULL, {assignments}"
                 f" WHERE id = ? AND status NOT IN ({_marks(_TERMINAL)})",
                 (status.value, self._clock(), *args, task_id, *_TERMINAL),
             )
@@ -220,7 +254,8 @@ class TaskStore:
     def recover_interrupted(self, *, max_requeues: int) -> dict[str, TaskStatus]:
         """At start-up: tasks found mid-processing were cut off by a daemon death; requeue them."""
         rows = self.conn.execute(
-            f"SELECT id, requeues, cancel_requested FROM tasks WHERE status IN ({_marks(_RUNNING)})", _RUNNING
+            f"SELECT id, requeues, cancel_requested FROM tasks WHERE status IN ({_marks(_RUNNING)})"
+            f" AND NOT {_WAITING}", _RUNNING  # a waiting task was not running: it stays in line
         ).fetchall()
         outcome: dict[str, TaskStatus] = {}
         for task_id, requeues, cancel_requested in rows:
@@ -239,14 +274,14 @@ class TaskStore:
 
     # --- the API's side -------------------------------------------------------------------------
     def request_cancel(self, task_id: str) -> TaskRecord:
-        """PENDING -> CANCELLED now; running -> flag for the supervisor; terminal -> 409."""
+        """PENDING or waiting for the LLM -> CANCELLED now; running -> flag for the supervisor; terminal -> 409."""
         with self._write() as c:
             record = self._one("SELECT * FROM tasks WHERE id = ?", (task_id,))
             if record is None:
                 raise TaskNotFound(f"no task {task_id}")
             if record.status.is_terminal:
                 raise TaskNotCancellable(f"task {task_id} is already {record.status.value}")
-            if record.status == TaskStatus.PENDING:
+            if record.status == TaskStatus.PENDING or record.stage == STAGE_WAITING_FOR_LLM:
                 c.execute("UPDATE tasks SET status = 'CANCELLED', completed_at = ? WHERE id = ?",
                           (self._clock(), task_id))
             else:

@@ -72,7 +72,7 @@ def classify_failure(exc: BaseException) -> tuple[str, str]:
 
 
 def run_one(task: TaskInput, models: ModelCache, settings: Settings, channel: Channel) -> None:
-    from maied.pipeline.run import run_task
+    from maied.pipeline.run import run_asr_part, run_task
 
     stage = {"current": TaskStatus.PREPROCESSING.value}
 
@@ -82,7 +82,10 @@ def run_one(task: TaskInput, models: ModelCache, settings: Settings, channel: Ch
                       "input_duration": input_duration})
 
     try:
-        output = run_task(task, models, settings, report)
+        if task.phase == "asr":
+            part = run_asr_part(task, models, settings, report)
+        else:
+            output = run_task(task, models, settings, report)
     except Exception as exc:  # every failure of a stage is recorded on the task, never lost
         code, message = classify_failure(exc)
         if code == "ASR_PROCESSING_ERROR" and stage["current"] == TaskStatus.PROCESSING_LLM.value:
@@ -92,7 +95,10 @@ def run_one(task: TaskInput, models: ModelCache, settings: Settings, channel: Ch
         channel.send({"type": "failed", "task_id": task.id, "code": code, "message": message,
                       "stage": stage["current"]})
         return
-    channel.send({"type": "done", "task_id": task.id, "output": output.to_dict()})
+    if task.phase == "asr":
+        channel.send({"type": "asr_done", "task_id": task.id, "asr_output": part})
+    else:
+        channel.send({"type": "done", "task_id": task.id, "output": output.to_dict()})
 
 
 def serve(stdin: BinaryIO, channel: Channel, hook: Callable[[TaskInput], None] | None = None) -> None:

@@ -2,14 +2,15 @@
 
 supervisor -> child: init {settings}, run {task}, ping {n}
 child -> supervisor: ready {pid}, pong {n}, stage {task_id, status, input_duration}, model_load {kind, name,
-seconds}, done {task_id, output}, failed {task_id, code, message, stage}
+seconds}, done {task_id, output}, asr_done {task_id, asr_output} (the ASR part of a task run in parts),
+failed {task_id, code, message, stage}
 """
 
 from __future__ import annotations
 
 import json
 from dataclasses import asdict, dataclass, field
-from typing import Any
+from typing import Any, Literal
 
 from maied.domain import TaskKind, TaskRequest
 
@@ -24,6 +25,9 @@ class TaskInput:
     audio_path: str | None = None
     input_text: str | None = None
     extra: dict[str, Any] = field(default_factory=dict)
+    phase: Literal["all", "asr", "llm"] = "all"
+    """all: the whole pipeline; asr: stop after ASR and hand back the ASR part; llm: go on from asr_output."""
+    asr_output: dict[str, Any] | None = None
 
     def to_dict(self) -> dict[str, Any]:
         data = asdict(self)
@@ -39,6 +43,8 @@ class TaskInput:
             audio_path=data.get("audio_path"),
             input_text=data.get("input_text"),
             extra=data.get("extra") or {},
+            phase=data.get("phase") or "all",
+            asr_output=data.get("asr_output"),
         )
 
 

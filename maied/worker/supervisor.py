@@ -12,15 +12,18 @@ import logging
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Literal
 
 from maied.domain import PipelineOutput, TaskStatus, TaskWarning
+from maied.pipeline.sharing import SharingPlan, plan_model_sharing
 from maied.settings import Settings
 from maied.store import TaskRecord, TaskStore
+from maied.store.tasks import Phase
 from maied.worker.process import WorkerProcess, kill_stale_worker
 from maied.worker.protocol import TaskInput
 
 log = logging.getLogger(__name__)
+Part = Literal["all", "asr", "llm"]
 
 
 @dataclass
@@ -33,11 +36,14 @@ class Running:
 
 class Supervisor:
     def __init__(self, store: TaskStore, settings: Settings, *,
-                 on_status: Callable[[str], None] | None = None):
+                 on_status: Callable[[str], None] | None = None, sharing: SharingPlan | None = None):
         self.store = store
         self.settings = settings
         self.on_status = on_status
+        self.sharing = sharing or plan_model_sharing(settings)
         self.worker: WorkerProcess | None = None
+        self._holds: Literal["asr", "llm"] | None = None  # swap: which model the worker child holds
+        self._turn = 0  # swap: tasks run since the worker last switched models
         self.running: Running | None = None
         self.model_loads: dict[str, int] = {}
         self._wakeup = asyncio.Event()
@@ -58,18 +64,60 @@ class Supervisor:
 
     async def run_forever(self) -> None:
         heartbeat = asyncio.ensure_future(self._heartbeat())
+        log.info("models %s: %s", self.sharing.mode, self.sharing.reason,
+                 extra={"event": "model_sharing", **self.sharing.to_dict()})
         try:
             while not self._stopping:
-                record = self.store.claim_next()
-                if record is None:
+                claimed = self._claim()
+                if claimed is None:
                     await self._idle_wait()
                     continue
-                await self._run(record)
+                await self._run(*claimed)
         finally:
             heartbeat.cancel()
             if self.worker is not None:
                 await self.worker.stop()
                 self.worker = None
+
+    # --- what to run next -----------------------------------------------------------------------
+    def _claim(self) -> tuple[TaskRecord, Part] | None:
+        """The next task and the part of it to run. Together: oldest first, whole. Swap: see _next_phase."""
+        if self.sharing.mode == "together":
+            record = self.store.claim_next()
+            return None if record is None else (record, "all")
+        phase = self._next_phase()
+        record = self.store.claim_next(phase) if phase is not None else None
+        if record is None:
+            return None
+        if phase == "llm":
+            return record, "llm"
+        return record, "asr" if record.request.wants_llm() else "all"
+
+    def _next_phase(self) -> Phase | None:
+        """Swap: stay with the model the child holds while it has work, up to MODEL_SWAP_BATCH tasks when
+        the other model has work waiting; then switch."""
+        work = self.store.waiting_work()
+        held = self._holds
+        if held is None:
+            return "asr" if work["asr"] else "llm" if work["llm"] else None
+        other: Phase = "llm" if held == "asr" else "asr"
+        if work[held] and (self._turn < self.sharing.batch or not work[other]):
+            return held
+        return other if work[other] else None
+
+    async def _switch_models(self, part: Part) -> None:
+        """Swap: before a part that needs the other model, the child holding this one exits (its memory,
+        GPU memory included, goes with it)."""
+        needs: Literal["asr", "llm"] = "llm" if part == "llm" else "asr"
+        if needs == self._holds:
+            self._turn += 1
+            return
+        if self.worker is not None:
+            log.info("switching the worker from %s to %s: its child exits to free the GPU", self._holds, needs,
+                     extra={"event": "model_switch", "from": self._holds, "to": needs})
+            await self.worker.stop()
+            self.worker = None
+        self._holds, self._turn = needs, 1
 
     async def shutdown(self, grace: float) -> None:
         """Stop claiming; the running stage may finish within `grace`, else its task is requeued."""
@@ -106,6 +154,7 @@ class Supervisor:
                 log.info("worker idle for %.0f s: stopping it to free its models", idle)
                 await self.worker.stop()
                 self.worker = None
+                self._holds = None
 
     async def _heartbeat(self) -> None:
         while True:
@@ -120,16 +169,19 @@ class Supervisor:
             worker.ping()
 
     # --- one task -------------------------------------------------------------------------------
-    async def _run(self, record: TaskRecord) -> None:
-        now = time.monotonic()
-        self.running = Running(record, now, now + self.settings.JOB_TIMEOUT)
+    async def _run(self, record: TaskRecord, part: Part) -> None:
+        elapsed = float((record.asr_output or {}).get("elapsed") or 0.0)  # the ASR part's time counts
+        started = time.monotonic() - elapsed
+        self.running = Running(record, started, started + self._limit(record.input_duration), record.status.value)
         self._interrupt.clear()
         self._status()
         try:
+            if self.sharing.mode == "swap":
+                await self._switch_models(part)
             worker = await self._start_worker_for(record)
             if worker is None:
                 return
-            worker.send({"type": "run", "task": _task_input(record).to_dict()})
+            worker.send({"type": "run", "task": _task_input(record, part).to_dict()})
             await self._follow(worker)
         except Exception as exc:  # the daemon must never die of one task
             log.exception("supervisor error on task %s", record.id)
@@ -137,6 +189,10 @@ class Supervisor:
         finally:
             self.running = None
             self._status()
+
+    def _limit(self, audio_seconds: float | None) -> float:
+        """max(JOB_TIMEOUT, JOB_TIMEOUT_RTF x audio seconds)."""
+        return max(self.settings.JOB_TIMEOUT, self.settings.JOB_TIMEOUT_RTF * float(audio_seconds or 0.0))
 
     async def _start_worker_for(self, record: TaskRecord) -> WorkerProcess | None:
         """The child, started if needed; a child that dies while starting counts as a crash under the
@@ -233,8 +289,7 @@ class Supervisor:
             running.stage = message["status"]
             duration = message.get("input_duration")
             if duration:
-                limit = max(self.settings.JOB_TIMEOUT, self.settings.JOB_TIMEOUT_RTF * float(duration))
-                running.deadline = running.started + limit
+                running.deadline = running.started + self._limit(duration)
             self.store.set_stage(task_id, TaskStatus(running.stage), input_duration=duration)
             self._status()
         elif kind == "model_load":
@@ -243,6 +298,9 @@ class Supervisor:
             self.store.bump_counter(f"model_loads:{name}")
         elif kind == "done":
             self.store.complete(task_id, _output(message["output"]))
+            return True
+        elif kind == "asr_done":  # swap: the LLM part runs later, in the child that holds the LLM
+            self.store.save_asr_output(task_id, message["asr_output"])
             return True
         elif kind == "failed":
             self.store.fail(task_id, message["code"], message["message"], stage=message.get("stage"))
@@ -255,9 +313,9 @@ class Supervisor:
                 self.on_status(self.status_line())
 
 
-def _task_input(record: TaskRecord) -> TaskInput:
+def _task_input(record: TaskRecord, part: Part = "all") -> TaskInput:
     return TaskInput(id=record.id, kind=record.kind, request=record.request, audio_path=record.audio_path,
-                     input_text=record.input_text)
+                     input_text=record.input_text, phase=part, asr_output=record.asr_output)
 
 
 def _output(data: dict[str, Any]) -> PipelineOutput:
