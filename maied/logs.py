@@ -22,6 +22,7 @@ class JsonFormatter(logging.Formatter):
             "ts": round(record.created, 3),
             "level": record.levelname.lower(),
             "logger": record.name,
+            "pid": record.process,
             "msg": record.getMessage(),
         }
         data.update({k: v for k, v in vars(record).items() if k not in _STD and not k.startswith("_")})
@@ -30,7 +31,9 @@ class JsonFormatter(logging.Formatter):
         return json.dumps(data, ensure_ascii=False, default=str)
 
 
-def setup_logging(log_dir: Path | None, level: str = "INFO") -> None:
+def setup_logging(log_dir: Path | None, level: str = "INFO", filename: str = "maied.log") -> None:
+    """JSON lines to stderr (journald under systemd) and to LOG_DIR/<filename>, a new file each midnight.
+    The daemon writes maied.log; its worker child, a separate process, worker.log."""
     root = logging.getLogger()
     root.handlers.clear()
     root.setLevel(level)
@@ -40,7 +43,7 @@ def setup_logging(log_dir: Path | None, level: str = "INFO") -> None:
     if log_dir is not None:
         try:
             log_dir.mkdir(parents=True, exist_ok=True)
-            handler = logging.handlers.TimedRotatingFileHandler(log_dir / "maied.log", when="midnight",
+            handler = logging.handlers.TimedRotatingFileHandler(log_dir / filename, when="midnight",
                                                                 backupCount=0, encoding="utf-8")
         except OSError as exc:
             logging.getLogger(__name__).warning("cannot write logs to %s: %s", log_dir, exc)

@@ -8,8 +8,8 @@ from maied.maintenance.files import age_days, check_root, walk_files
 from maied.maintenance.plan import Plan, PlannedFile
 from maied.settings import Settings
 
-LIVE_LOGS = frozenset({"maied.log"})
-"""The file the daemon is writing now (it rotates it at midnight): never deleted, however old."""
+LIVE_LOGS = frozenset({"maied.log", "worker.log"})
+"""The files the daemon and its worker child are writing now (rotated at midnight): never deleted."""
 
 
 def plan_clean_logs(settings: Settings, *, now: float | None = None) -> Plan:

@@ -8,11 +8,11 @@ stderr so that anything a library prints can never corrupt the protocol.
 from __future__ import annotations
 
 import ctypes
+import logging
 import os
 import signal
 import sys
 import threading
-import traceback
 from collections.abc import Callable
 from queue import Queue
 from typing import Any, BinaryIO
@@ -24,6 +24,7 @@ from maied.settings import Settings
 from maied.worker.protocol import TaskInput, decode, encode
 
 PR_SET_PDEATHSIG = 1
+log = logging.getLogger("maied.worker")
 
 
 def set_parent_death_signal(expected_parent: int) -> None:
@@ -91,7 +92,8 @@ def run_one(task: TaskInput, models: ModelCache, settings: Settings, channel: Ch
         if code == "ASR_PROCESSING_ERROR" and stage["current"] == TaskStatus.PROCESSING_LLM.value:
             code = "LLM_PROCESSING_ERROR"
         if not isinstance(exc, MaieError):
-            traceback.print_exc(file=sys.stderr)
+            log.exception("task %s failed in %s", task.id, stage["current"],
+                          extra={"event": "task_error", "task_id": task.id, "error_code": code})
         channel.send({"type": "failed", "task_id": task.id, "code": code, "message": message,
                       "stage": stage["current"]})
         return
@@ -111,6 +113,9 @@ def serve(stdin: BinaryIO, channel: Channel, hook: Callable[[TaskInput], None] |
     while (message := commands.get()) is not None:
         if message["type"] == "init":
             settings = Settings(**message["settings"])
+            from maied.logs import setup_logging
+
+            setup_logging(settings.log_dir, filename="worker.log")
         elif message["type"] == "run" and settings is not None:
             task = TaskInput.from_dict(message["task"])
             if hook is not None:
