@@ -23,9 +23,9 @@ from typing import Any
 
 import jsonschema
 from jinja2 import StrictUndefined, TemplateError, meta
-from jinja2.sandbox import SandboxedEnvironment
 
 from maied.errors import Conflict, InvalidRequest, TemplateNotFound
+from maied.template_sandbox import BoundedSandbox, render_bounded
 
 TEMPLATE_ID_RE = re.compile(r"^[a-z0-9][a-z0-9_-]{0,63}$")
 KINDS = ("summary", "enhancement")
@@ -44,7 +44,7 @@ def builtin_templates_dir() -> Path:
     return Path(__file__).resolve().parent.parent / "templates"
 
 
-_ENV = SandboxedEnvironment(undefined=StrictUndefined, autoescape=False, keep_trailing_newline=False)
+_ENV = BoundedSandbox(undefined=StrictUndefined, autoescape=False, keep_trailing_newline=False)
 
 
 @dataclass(frozen=True)
@@ -94,7 +94,7 @@ def render_prompt(prompt: str, schema: dict[str, Any], example: dict[str, Any], 
         "example_json": json.dumps(example, ensure_ascii=False),
     }
     try:
-        return _ENV.from_string(prompt).render(values).strip()
+        return render_bounded(_ENV, prompt, values).strip()
     except TemplateError as exc:
         raise InvalidRequest(f"template prompt failed to render: {exc}") from None
 

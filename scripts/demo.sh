@@ -3,11 +3,15 @@
 #   scripts/demo.sh [FILE]      (no FILE: a sample is spoken with espeak-ng)
 # State goes to ./.maie-demo (database, audio, models); the daemon is stopped at the end.
 set -euo pipefail
+FILE=${1:-}
+if [ -n "$FILE" ]; then
+  [ -f "$FILE" ] || { echo "demo.sh: no such file: $FILE" >&2; exit 2; }
+  FILE=$(cd "$(dirname "$FILE")" && pwd)/$(basename "$FILE")  # before the cd below
+fi
 cd "$(dirname "$0")/.."
 scripts/install.sh --system-deps --with "${MAIE_DEMO_WITH:-whisper,llm-cpu}"
 STATE=$PWD/.maie-demo
 mkdir -p "$STATE"
-FILE=${1:-}
 if [ -z "$FILE" ]; then
   FILE=$STATE/sample.wav
   espeak-ng -s 150 -w "$FILE" "Good morning everyone. Today we agreed to ship the new release on Friday. Anna will update the documentation and Minh will run the final tests."

@@ -84,6 +84,7 @@ if has chunkformer; then
   $PIP install "chunkformer==1.2.2"
   # chunkformer pulls a CUDA torchaudio whose native libraries fail to import next to CPU torch;
   # its pure-Python parts (kaldi fbank) are all chunkformer needs.
-  rm -f "$("$VENV/bin/python" -c 'import importlib.util,os;print(os.path.dirname(importlib.util.find_spec("torchaudio").origin))')"/lib/*.so
+  ta="$("$VENV/bin/python" -c 'import importlib.util as u,os;s=u.find_spec("torchaudio");print(os.path.dirname(s.origin) if s else "")')"
+  [ -z "$ta" ] || rm -f "$ta"/lib/*.so
 fi
 log "done: $VENV"

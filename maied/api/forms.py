@@ -131,6 +131,9 @@ def check_feasible(request: TaskRequest, settings: Settings, *, audio: bool,
             raise LLMUnavailable(reason)
     if audio:
         backend = request.asr_backend or settings.ASR_BACKEND
+        if backend == "chunkformer" and request.language not in (None, "vi"):
+            raise Unprocessable(f"ChunkFormer transcribes Vietnamese only (language 'vi'), not "
+                                f"{request.language!r}: use asr_backend=whisper", code="INVALID_REQUEST")
         check_asr_backend(backend)
         if backend == "whisper" and request.language:
             check_whisper_language(request.language)

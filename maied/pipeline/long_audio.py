@@ -10,7 +10,7 @@ The language detected in the first piece is kept for the rest (one recording, on
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -22,6 +22,9 @@ from maied.domain import Segment, TaskWarning, Word
 
 SAMPLE_RATE = 16000
 LONG_AUDIO_SECONDS = 600.0
+WHOLE_FILE_MAX_SECONDS = 2 * LONG_AUDIO_SECONDS
+"""A file decoded whole (its header said <= LONG_AUDIO_SECONDS) that decodes to more than this is refused
+(AUDIO_DECODE_ERROR): its header lied, and decoded audio must stay bounded in memory."""
 WINDOW_SECONDS = 60.0
 CUT_SEARCH_SECONDS = 10.0
 FRAME_SECONDS = 0.1
@@ -97,8 +100,10 @@ class WindowedResult:
 
 
 def transcribe_windowed(path: Path, backend: ASRBackend, options: ASROptions,
-                        window_seconds: float = WINDOW_SECONDS) -> ASRResult:
-    """Transcribe the file at `path` piece by piece (see the module doc); raises what decoding/ASR raise."""
+                        window_seconds: float = WINDOW_SECONDS,
+                        on_progress: Callable[[float], None] | None = None) -> ASRResult:
+    """Transcribe the file at `path` piece by piece (see the module doc); raises what decoding/ASR raise.
+    `on_progress` gets the seconds of audio done after each piece (the worker's time limit follows it)."""
     from maied.pipeline.media import iter_mono16k_windows
 
     total = WindowedResult()
@@ -109,6 +114,8 @@ def transcribe_windowed(path: Path, backend: ASRBackend, options: ASROptions,
         if options.language is None and total.language:
             options = dataclasses.replace(options, language=total.language)
         count += 1
+        if on_progress is not None:
+            on_progress(total.samples / SAMPLE_RATE)
     return total.result(count)
 
 
@@ -119,15 +126,22 @@ def shift_segment(segment: Segment, shift: float) -> Segment:
     return dataclasses.replace(segment, start=segment.start + shift, end=segment.end + shift, words=words)
 
 
-def probed_long_duration(path: Path, threshold: float = LONG_AUDIO_SECONDS) -> float | None:
-    """The header duration when the file is longer than `threshold` (windowed path), else None.
+@dataclass(frozen=True)
+class DecodePlan:
+    windowed: bool
+    header_seconds: float | None
 
-    A file whose headers cannot be read goes the whole-file way, which reports the decoding error."""
+
+def plan_decoding(path: Path, threshold: float = LONG_AUDIO_SECONDS) -> DecodePlan:
+    """Window by window when the header says the file is longer than `threshold` or says nothing (a
+    streamed WebM/Ogg has no duration: it may be hours); whole otherwise (at most WHOLE_FILE_MAX_SECONDS
+    are then decoded, whatever the header claimed). A file whose headers cannot be read goes the whole-file
+    way, which reports the decoding error."""
     from maied.errors import MaieError
     from maied.pipeline.media import probe_media
 
     try:
         duration = probe_media(path).duration
     except MaieError:
-        return None
-    return duration if duration is not None and duration > threshold else None
+        return DecodePlan(False, None)
+    return DecodePlan(duration is None or duration > threshold, duration)

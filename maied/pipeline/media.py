@@ -185,9 +185,18 @@ def _media_info(handle: Any, container: str) -> MediaInfo:
 
 
 # --- decoding ---------------------------------------------------------------------------------------
-def decode_to_mono16k(path: Path) -> np.ndarray:
-    """The whole audio track as float32 mono at 16 kHz; raises AudioDecodeError."""
-    chunks = list(_iter_decoded(path))
+def decode_to_mono16k(path: Path, max_seconds: float | None = None) -> np.ndarray:
+    """The whole audio track as float32 mono at 16 kHz; raises AudioDecodeError (also past `max_seconds`:
+    decoding stops there, so a file whose header understates its length cannot fill the memory)."""
+    limit = None if max_seconds is None else round(max_seconds * SAMPLE_RATE)
+    chunks: list[np.ndarray] = []
+    held = 0
+    for chunk in _iter_decoded(path):
+        chunks.append(chunk)
+        held += chunk.size
+        if limit is not None and held > limit:
+            raise AudioDecodeError(f"{path.name}: the audio is longer than its header says (more than "
+                                   f"{max_seconds:.0f} s decoded); re-encode the file")
     audio = np.concatenate(chunks) if chunks else np.zeros(0, dtype=np.float32)
     if audio.size == 0:
         raise AudioDecodeError(f"{path.name}: no audio could be decoded (empty or truncated file)")

@@ -33,6 +33,9 @@ class ModelCache:
             self.on_load(kind, repr(key), seconds)
         return model
 
+    def holds(self, kind: str, key: tuple[Any, ...]) -> bool:
+        held = self._models.get(kind)
+        return held is not None and held[0] == key
 
     def drop(self, kind: str) -> None:
         held = self._models.pop(kind, None)

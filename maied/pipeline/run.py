@@ -11,11 +11,15 @@ import numpy as np
 
 from maied import PIPELINE_VERSION
 from maied.domain import Feature, PipelineOutput, TaskKind, TaskStatus, TaskWarning
+from maied.errors import AudioTooShort
+from maied.pipeline.media import AUDIO_MIN_SECONDS
 from maied.pipeline.models import ModelCache
 from maied.settings import Settings
 from maied.worker.protocol import TaskInput
 
 StageReporter = Callable[[TaskStatus, float | None], None]
+ProgressReporter = Callable[[float], None]
+"""Seconds of audio transcribed so far (long recordings, after each window)."""
 SAMPLE_RATE = 16000
 
 
@@ -31,11 +35,13 @@ class _Run:
     started: float = field(default_factory=time.monotonic)
     text: str = ""
     asr_punctuates: bool = True
+    progress: ProgressReporter | None = None
 
 
-def run_task(task: TaskInput, models: ModelCache, settings: Settings, report: StageReporter) -> PipelineOutput:
+def run_task(task: TaskInput, models: ModelCache, settings: Settings, report: StageReporter,
+             progress: ProgressReporter | None = None) -> PipelineOutput:
     """The whole pipeline, or its LLM part when the task carries its stored ASR part."""
-    run = _Run(task, settings, models, report)
+    run = _Run(task, settings, models, report, progress=progress)
     if task.asr_output is not None:
         _resume(run, task.asr_output)
     elif task.kind == TaskKind.AUDIO:
@@ -52,10 +58,11 @@ def run_task(task: TaskInput, models: ModelCache, settings: Settings, report: St
     return run.out
 
 
-def run_asr_part(task: TaskInput, models: ModelCache, settings: Settings, report: StageReporter) -> dict[str, Any]:
+def run_asr_part(task: TaskInput, models: ModelCache, settings: Settings, report: StageReporter,
+                 progress: ProgressReporter | None = None) -> dict[str, Any]:
     """Preprocessing and ASR only, for a task run in two parts (the ASR and LLM models do not fit on the GPU
     together): what `run_task` needs to go on later in another worker child, as plain JSON data."""
-    run = _Run(task, settings, models, report)
+    run = _Run(task, settings, models, report, progress=progress)
     run.out.versions["pipeline_version"] = PIPELINE_VERSION
     audio = _preprocess(run)
     _transcribe(run, audio)
@@ -74,17 +81,18 @@ def _resume(run: _Run, part: dict[str, Any]) -> None:
 
 
 def _preprocess(run: _Run) -> np.ndarray | None:
-    """The decoded audio, or None for a long recording (decoded window by window while transcribing)."""
-    from maied.pipeline.long_audio import probed_long_duration
+    """The decoded audio, or None for a long (or unknown-length) recording, decoded window by window while
+    it is transcribed."""
+    from maied.pipeline.long_audio import WHOLE_FILE_MAX_SECONDS, plan_decoding
     from maied.pipeline.media import decode_to_mono16k, ensure_min_duration
 
     started = time.monotonic()
-    long_duration = probed_long_duration(_audio_path(run.task))
-    if long_duration is not None:
-        run.out.metrics["input_duration_seconds"] = round(long_duration, 3)
+    plan = plan_decoding(_audio_path(run.task))
+    if plan.windowed:
+        run.out.metrics["input_duration_seconds"] = round(plan.header_seconds or 0.0, 3) or None
         run.out.metrics["preprocess_seconds"] = round(time.monotonic() - started, 3)
         return None
-    audio = decode_to_mono16k(_audio_path(run.task))
+    audio = decode_to_mono16k(_audio_path(run.task), max_seconds=WHOLE_FILE_MAX_SECONDS)
     duration = len(audio) / SAMPLE_RATE
     run.out.metrics["input_duration_seconds"] = round(duration, 3)
     run.out.metrics["preprocess_seconds"] = round(time.monotonic() - started, 3)
@@ -108,7 +116,12 @@ def _transcribe(run: _Run, audio: np.ndarray | None) -> None:
     run.report(TaskStatus.PROCESSING_ASR, duration)
     request, settings = run.task.request, run.settings
     name = request.asr_backend or settings.ASR_BACKEND
-    backend = run.models.get("asr", asr_model_key(name, settings), lambda: create_asr_backend(name, settings))
+    key = asr_model_key(name, settings)
+    loaded_before = run.models.holds("asr", key)
+    load_started = time.monotonic()
+    backend = run.models.get("asr", key, lambda: create_asr_backend(name, settings))
+    if not loaded_before:
+        run.out.metrics["asr_model_load_seconds"] = round(time.monotonic() - load_started, 3)
     if not getattr(backend, "own_vad", True):
         from maied.pipeline.speech_chunks import SpeechChunkedBackend
 
@@ -118,8 +131,11 @@ def _transcribe(run: _Run, audio: np.ndarray | None) -> None:
     if audio is None:
         from maied.pipeline.long_audio import transcribe_windowed
 
-        result = transcribe_windowed(_audio_path(run.task), backend, options)
+        result = transcribe_windowed(_audio_path(run.task), backend, options, on_progress=run.progress)
         duration = run.out.metrics["input_duration_seconds"] = result.metrics["audio_seconds"]
+        if duration < AUDIO_MIN_SECONDS:
+            raise AudioTooShort(f"the audio is {duration:.2f} s long; at least {AUDIO_MIN_SECONDS:g} s is needed",
+                                details={"duration_seconds": duration, "minimum_seconds": AUDIO_MIN_SECONDS})
     else:
         result = backend.transcribe(audio, options)
     seconds = time.monotonic() - started

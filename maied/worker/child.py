@@ -82,11 +82,14 @@ def run_one(task: TaskInput, models: ModelCache, settings: Settings, channel: Ch
         channel.send({"type": "stage", "task_id": task.id, "status": status.value,
                       "input_duration": input_duration})
 
+    def progress(audio_seconds: float) -> None:
+        channel.send({"type": "progress", "task_id": task.id, "audio_seconds": round(audio_seconds, 3)})
+
     try:
         if task.phase == "asr":
-            part = run_asr_part(task, models, settings, report)
+            part = run_asr_part(task, models, settings, report, progress)
         else:
-            output = run_task(task, models, settings, report)
+            output = run_task(task, models, settings, report, progress)
     except Exception as exc:  # every failure of a stage is recorded on the task, never lost
         code, message = classify_failure(exc)
         if code == "ASR_PROCESSING_ERROR" and stage["current"] == TaskStatus.PROCESSING_LLM.value:
@@ -123,10 +126,21 @@ def serve(stdin: BinaryIO, channel: Channel, hook: Callable[[TaskInput], None] |
             run_one(task, models, settings, channel)
 
 
+def prefer_as_oom_victim() -> None:
+    """When memory runs out (a decoder bomb, a model too big), the kernel kills this child, never the
+    daemon: the task is then recorded (WORKER_CRASHED after MAX_ATTEMPTS) and the queue goes on."""
+    try:
+        with open("/proc/self/oom_score_adj", "w") as f:
+            f.write("1000")
+    except OSError:
+        pass
+
+
 def main() -> None:
     parent = int(os.environ.get("MAIE_WORKER_PARENT", "0"))
     if parent:
         set_parent_death_signal(parent)
+    prefer_as_oom_victim()
     proto_out = os.fdopen(os.dup(1), "wb")
     os.dup2(2, 1)
     sys.stdout = sys.stderr

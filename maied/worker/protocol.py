@@ -2,7 +2,7 @@
 
 supervisor -> child: init {settings}, run {task}, ping {n}
 child -> supervisor: ready {pid}, pong {n}, stage {task_id, status, input_duration}, model_load {kind, name,
-seconds}, done {task_id, output}, asr_done {task_id, asr_output} (the ASR part of a task run in parts),
+seconds}, progress {task_id, audio_seconds} (long recordings), done {task_id, output}, asr_done {task_id, asr_output} (the ASR part of a task run in parts),
 failed {task_id, code, message, stage}
 """
 

@@ -24,6 +24,9 @@ from maied.worker.protocol import TaskInput
 
 log = logging.getLogger(__name__)
 Part = Literal["all", "asr", "llm"]
+HEADER_TRUSTED_SECONDS = 1200.0
+PROGRESS_AHEAD_SECONDS = 120.0
+"""Audio the next window of a long recording may add (two 60 s windows), allowed for in the limit."""
 
 
 @dataclass
@@ -190,9 +193,14 @@ class Supervisor:
             self.running = None
             self._status()
 
-    def _limit(self, audio_seconds: float | None) -> float:
-        """max(JOB_TIMEOUT, JOB_TIMEOUT_RTF x audio seconds)."""
-        return max(self.settings.JOB_TIMEOUT, self.settings.JOB_TIMEOUT_RTF * float(audio_seconds or 0.0))
+    def _limit(self, audio_seconds: float | None, *, from_header: bool = True) -> float:
+        """max(JOB_TIMEOUT, JOB_TIMEOUT_RTF x audio seconds). A file's header is believed up to
+        HEADER_TRUSTED_SECONDS (a header claiming days must not buy days); a longer recording's limit grows
+        with the audio actually transcribed (progress messages)."""
+        seconds = float(audio_seconds or 0.0)
+        if from_header:
+            seconds = min(seconds, HEADER_TRUSTED_SECONDS)
+        return max(self.settings.JOB_TIMEOUT, self.settings.JOB_TIMEOUT_RTF * seconds)
 
     async def _start_worker_for(self, record: TaskRecord) -> WorkerProcess | None:
         """The child, started if needed; a child that dies while starting counts as a crash under the
@@ -292,6 +300,9 @@ class Supervisor:
                 running.deadline = running.started + self._limit(duration)
             self.store.set_stage(task_id, TaskStatus(running.stage), input_duration=duration)
             self._status()
+        elif kind == "progress":  # a long recording: the limit follows the audio really transcribed
+            done = float(message.get("audio_seconds") or 0.0) + PROGRESS_AHEAD_SECONDS
+            running.deadline = max(running.deadline, running.started + self._limit(done, from_header=False))
         elif kind == "model_load":
             name = str(message.get("kind")).split(":")[0]  # "asr", "llm"
             self.model_loads[name] = self.model_loads.get(name, 0) + 1

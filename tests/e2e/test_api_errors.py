@@ -47,6 +47,7 @@ def test_415_for_what_is_not_audio(daemon: Daemon, tmp_path: Path, content: byte
     ({"language": "../../etc"}, "INVALID_REQUEST"),
     ({"language": "xx"}, "INVALID_REQUEST"),
     ({"asr_backend": "kaldi"}, "INVALID_REQUEST"),
+    ({"asr_backend": "chunkformer", "language": "en"}, "INVALID_REQUEST"),
 ])
 def test_422_for_what_cannot_be_done(daemon: Daemon, english_wav: Path, fields: dict[str, str], code: str) -> None:
     r = daemon.submit(english_wav, **fields)

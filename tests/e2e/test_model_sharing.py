@@ -123,6 +123,7 @@ def test_llm_features_through_the_daemon_with_models_together(models_dir: Path, 
         assert "edit_rate_cleaning" in body["metrics"]
         worker = daemon.worker_pids()
         assert worker, "the child (and its models) stays for the next task"
+        assert Path(f"/proc/{min(worker)}/oom_score_adj").read_text().strip() == "1000"  # OOM takes it, not maied
         child_log = [json.loads(line) for line in (daemon.state / "logs" / "worker.log").read_text().splitlines()]
         assert any(r["pid"] == min(worker) and "llama.cpp" in r["msg"] for r in child_log), child_log[-5:]
     assert all_gone(worker) == [], "no process of the worker survives the daemon's stop"

@@ -85,6 +85,11 @@ def test_prompt_renders_transcript_vocabulary_and_field_limits(store: TemplateSt
         ("prompt.jinja", "No transcript here", "never uses {{ transcript }}"),
         ("prompt.jinja", "{{ transcript }} {% if %}", "does not parse"),
         ("prompt.jinja", "{{ transcript }} {{ ''.__class__.__mro__[1].__subclasses__() }}", "unsafe"),
+        # Exhaustion of the daemon that validates and renders templates: memory and time.
+        ("prompt.jinja", "{{ transcript }} {{ 'x' * 10**10 }}", "repeated sequence longer than"),
+        ("prompt.jinja", "{{ transcript }} {{ 2 ** 100000000 }}", "exponent"),
+        ("prompt.jinja", "{{ transcript }}{% for i in range(99999) %}{% for j in range(99999) %}xyz{% endfor %}"
+                         "{% endfor %}", "rendered prompt is longer than"),
     ],
 )
 def test_broken_template_is_reported_and_not_served(copied_store: TemplateStore, filename: str, content: str,
