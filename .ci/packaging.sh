@@ -154,6 +154,12 @@ if step e2e; then
     echo "$transcript" | grep -qi "$word" || die "the transcript lacks '$word': $transcript"
   done
   log "transcript: $transcript"
+  log "summary on the embedded LLM (no configuration), over the socket"
+  result=$(timeout 600 "${AS_ALICE[@]}" /usr/bin/maictl submit /tmp/hello.wav --language en \
+    --features raw_transcript,summary --template general-summary-en --wait --json) \
+    || { echo "$result"; tail -50 "$ROOT/tmp/maied.out"; die "maictl submit --features summary"; }
+  echo "$result" | python3 -c 'import json,sys; s=json.load(sys.stdin)["results"]["summary"]; assert isinstance(s, dict) and s, s; print(json.dumps(s)[:400])' \
+    || die "no summary in: $(echo "$result" | head -c 2000)"
   log "maintenance verbs from the installed package, as maie"
   in_root setpriv --reuid=maie --regid=maie --init-groups /usr/bin/maied maintenance clean-all --dry-run
   in_root setpriv --reuid=maie --regid=maie --init-groups /usr/bin/maied maintenance disk-monitor || true

@@ -43,13 +43,17 @@ def whisper_info(settings: Settings) -> dict[str, Any]:
 
 
 def chunkformer_info(settings: Settings) -> dict[str, Any]:
+    """The same lookup the backend loads with (asr.chunkformer), so what is shown is what will load."""
+    from maied.asr.chunkformer import checkpoint_file, chunkformer_candidates
+
     name = settings.CHUNKFORMER_MODEL_NAME
-    local = Path(name).expanduser()
-    folder = local if local.is_dir() else settings.models_dir / name.split("/")[-1]
-    present = (folder / "pytorch_model.bin").is_file()
+    candidates = chunkformer_candidates(name, settings.models_dir)
+    found = next((c for c in candidates if checkpoint_file(c) is not None), None)
+    folder = found or candidates[-1]
     return {"backend": "chunkformer", "installed": _installed("chunkformer"), "model": name,
-            "path": str(folder), "present": present, "size_bytes": _size(folder) if present else None,
-            "device": "auto", "embedded_default": False}
+            "path": str(folder), "present": found is not None, "size_bytes": _size(folder) if found else None,
+            "device": settings.CHUNKFORMER_DEVICE, "looked_at": [str(c) for c in candidates],
+            "embedded_default": False}
 
 
 def llm_info(settings: Settings) -> dict[str, Any]:

@@ -31,7 +31,8 @@ log = logging.getLogger(__name__)
 
 SAMPLE_RATE = 16000
 CHECKPOINT_FILES = ("pytorch_model.bin", "pytorch_model.pt", "pytorch_model.ckpt")
-PULL_HINT = "run `maied models pull` on a host that can reach the model hub, or copy the model folder there"
+PULL_HINT = ("run `maied models pull` where the model hub is reachable, or `maied models import PATH` with the "
+             "model folder or a tarball of it (air-gapped hosts)")
 MAX_SILENCE_DURATION = 0.5
 
 

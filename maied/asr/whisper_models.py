@@ -22,7 +22,8 @@ from maied.settings import Settings
 log = logging.getLogger(__name__)
 
 WEIGHTS_FILE = "model.bin"
-PULL_HINT = "run `maied models pull` on a host that can reach the model hub, or copy the model folder there"
+PULL_HINT = ("run `maied models pull` where the model hub is reachable, or `maied models import PATH` with the "
+             "model folder or a tarball of it (air-gapped hosts)")
 # The seed's names for models -> their CTranslate2 repositories on the Hugging Face hub.
 ALIASES: dict[str, str] = {
     "erax-wow-turbo": "erax-ai/EraX-WoW-Turbo-V1.1-CT2",

@@ -53,10 +53,25 @@ def _install_fake_asr() -> None:
             if match is None:
                 real(run, audio)
                 return
+            if audio is None:  # a long or unknown-length file: its real decode happens here, window by window
+                _decode_windows(run)
             _fake_asr(run, float(match.group(1) or DEFAULT_FAKE_SECONDS))
 
         pipeline_run._transcribe = transcribe  # type: ignore[assignment]
         _state["fake"] = True
+
+
+def _decode_windows(run: Any) -> None:
+    from pathlib import Path
+
+    from maied.errors import AudioTooShort
+    from maied.pipeline.media import AUDIO_MIN_SECONDS, SAMPLE_RATE, iter_mono16k_windows
+
+    samples = sum(w.shape[0] for w in iter_mono16k_windows(Path(run.task.audio_path), 60.0))
+    seconds = round(samples / SAMPLE_RATE, 3)
+    if seconds < AUDIO_MIN_SECONDS:
+        raise AudioTooShort(f"the audio is {seconds:.2f} s long; at least {AUDIO_MIN_SECONDS:g} s is needed")
+    run.out.metrics["input_duration_seconds"] = seconds
 
 
 def _fake_asr(run: Any, seconds: float) -> None:

@@ -15,6 +15,7 @@ from maied.errors import ModelNotFound
 from maied.pipeline.media import SAMPLE_RATE, decode_to_mono16k
 from tests.asr.asr_settings import asr_test_settings
 from tests.audio_fixtures import speak_wav
+from tests.required import require_module
 
 
 def test_timestamps_parse() -> None:
@@ -23,7 +24,7 @@ def test_timestamps_parse() -> None:
 
 @pytest.mark.slow
 def test_tiny_checkpoint_loads_and_decodes(tmp_path: Path) -> None:
-    pytest.importorskip("chunkformer")
+    require_module("chunkformer")
     from tests.asr.chunkformer_tiny import write_tiny_chunkformer
 
     folder = write_tiny_chunkformer(tmp_path / "data" / "models" / "chunkformer-tiny")
@@ -46,7 +47,7 @@ def test_tiny_checkpoint_loads_and_decodes(tmp_path: Path) -> None:
 
 
 def test_missing_checkpoint_names_the_paths_looked_at(tmp_path: Path) -> None:
-    pytest.importorskip("chunkformer")
+    require_module("chunkformer")
     settings = asr_test_settings(
         tmp_path / "data", CHUNKFORMER_MODEL_NAME="khanhld/chunkformer-rnnt-large-vie"
     )

@@ -12,12 +12,13 @@ import pytest
 from maied.settings import Settings
 from tests.audio_fixtures import VIETNAMESE_TEXT, speak_wav
 from tests.e2e.daemon_harness import TERMINAL, running_daemon
+from tests.required import require_module
 
 pytestmark = pytest.mark.slow
 
 
 def test_daemon_segments_equal_a_direct_endless_decode(models_dir: Path, tmp_path: Path) -> None:
-    pytest.importorskip("chunkformer")
+    require_module("chunkformer")
     from chunkformer import ChunkFormerModel
 
     from maied.asr.chunkformer import decoding_params, parse_hhmmssms, write_pcm16_wav

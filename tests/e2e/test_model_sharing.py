@@ -17,6 +17,7 @@ import pytest
 from tests.e2e.conftest import copy_as
 from tests.e2e.daemon_harness import TERMINAL, Daemon, all_gone, running_daemon
 from tests.llm.conftest import BUILTIN_TEMPLATES, backend_missing
+from tests.required import skip_unless_required
 
 pytestmark = pytest.mark.slow
 TEMPLATE = "general-summary-en"
@@ -25,9 +26,7 @@ SUMMARY_FIELDS = {"features": "raw_transcript,summary", "template_id": TEMPLATE,
 
 @pytest.fixture(scope="module", autouse=True)
 def _needs_cpu_llm() -> None:
-    missing = backend_missing("cpu")
-    if missing:
-        pytest.skip(missing)
+    skip_unless_required("cpu", backend_missing("cpu"))
 
 
 def log_events(daemon: Daemon) -> list[dict[str, Any]]:

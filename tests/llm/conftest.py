@@ -18,6 +18,7 @@ from maied.llm.factory import create_llm_backend
 from maied.llm.models import embedded_gguf_path
 from maied.settings import Settings
 from maied.templates import TemplateStore
+from tests.required import skip_unless_required
 
 BUILTIN_TEMPLATES = Path(__file__).resolve().parents[2] / "templates"
 BACKENDS = ["cpu", "vllm"]
@@ -44,9 +45,7 @@ def llm_settings(name: str, data_dir: Path, models_dir: Path, **values: object) 
 @pytest.fixture(scope="module", params=BACKENDS)
 def llm_backend(request: pytest.FixtureRequest, llm_models_dir: Path,
                 tmp_path_factory: pytest.TempPathFactory) -> Iterator[LLMBackend]:
-    missing = backend_missing(request.param)
-    if missing:
-        pytest.skip(missing)
+    skip_unless_required(request.param, backend_missing(request.param))
     settings = llm_settings(request.param, tmp_path_factory.mktemp("data"), llm_models_dir)
     backend = create_llm_backend(settings, "summary")
     try:

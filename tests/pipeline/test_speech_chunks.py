@@ -15,6 +15,7 @@ from maied.pipeline.speech_chunks import MIN_CHUNK_SECONDS, SpeechChunkedBackend
 from maied.pipeline.vad import SpeechRegion
 from tests.asr.asr_settings import asr_test_settings
 from tests.audio_fixtures import VIETNAMESE_TEXT, speak_wav
+from tests.required import require_module
 
 
 def test_regions_are_grouped_up_to_the_limit_and_cut_only_in_silences() -> None:
@@ -43,7 +44,7 @@ class Recorder:
 
 @pytest.fixture(scope="module")
 def chunkformer(tmp_path_factory: pytest.TempPathFactory) -> Recorder:
-    pytest.importorskip("chunkformer")
+    require_module("chunkformer")
     from maied.asr.factory import create_asr_backend
     from tests.asr.chunkformer_tiny import write_tiny_chunkformer
 
