@@ -15,6 +15,7 @@ from typing import Any
 
 from maied.errors import LLMProcessingError, MissingExtra, ModelMemoryError
 from maied.llm.base import SUMMARY_REPETITION_PENALTY, Generation, GenerationRequest
+from maied.llm.json_prefix import close_json_prefix
 from maied.llm.models import checkpoint_hash
 
 _QUANT_RE = re.compile(r"[.-]((?:I?Q\d[\w]*)|F16|F32|BF16)\.gguf$", re.IGNORECASE)
@@ -49,11 +50,15 @@ def clip_to_schema(value: Any, schema: Any) -> Any:
     return value
 
 
-def _enforce_lengths(text: str, schema: dict[str, Any]) -> str:
+def _enforce_lengths(text: str, schema: dict[str, Any], *, cut_off: bool = False) -> str:
+    """Strings clipped to maxLength, arrays to maxItems. An answer cut off at max_tokens (a small model
+    looping inside a string) is closed at its last complete point first; validation judges the rest."""
     try:
         value = json.loads(text)
     except ValueError:
-        return text  # cut off at max_tokens: validation reports it
+        value = close_json_prefix(text) if cut_off else None
+        if value is None:
+            return text  # validation reports it
     return json.dumps(clip_to_schema(value, schema), ensure_ascii=False)
 
 
@@ -117,7 +122,7 @@ class LlamaCppBackend:
                 "temperature": 0.0,
                 "repeat_penalty": {"summary": SUMMARY_REPETITION_PENALTY, "enhance": 1.0},
                 "context_length": self.context_length,
-                "structured_output": "json_schema_grammar+length_clip",
+                "structured_output": "json_schema_grammar+length_clip+cut_off_close",
             },
         }
 
@@ -147,7 +152,8 @@ class LlamaCppBackend:
         usage = out.get("usage") or {}
         text = choice["message"].get("content") or ""
         return Generation(
-            text=_enforce_lengths(text, req.json_schema) if req.json_schema is not None else text,
+            text=(_enforce_lengths(text, req.json_schema, cut_off=choice.get("finish_reason") == "length")
+                  if req.json_schema is not None else text),
             prompt_tokens=int(usage.get("prompt_tokens", 0)),
             completion_tokens=int(usage.get("completion_tokens", 0)),
             finish_reason=str(choice.get("finish_reason") or ""),

@@ -86,3 +86,29 @@ def _fresh_child_in_asr(daemon: Daemon, task_id: str, killed: set[int]) -> list[
         if body["status"] == "PROCESSING_ASR" and workers and not set(workers) & killed:
             return workers
     raise AssertionError(f"task {task_id} never reached PROCESSING_ASR on a fresh child")
+
+
+def test_killing_the_child_in_the_llm_stage_requeues_and_completes(tmp_path: Path) -> None:
+    """The real CPU LLM (llama.cpp, SmolLM2) summarising a meeting: the child is killed in PROCESSING_LLM,
+    a fresh child runs the stage again and the summary is there."""
+    from tests.llm.conftest import backend_missing
+    from tests.required import skip_unless_required
+
+    skip_unless_required("cpu", backend_missing("cpu"))
+    text = ("Okay, let's start the weekly meeting about the website release. Lan said the new checkout page is "
+            "ready for testing. Minh will write the release notes by Thursday. We decided to release on Monday "
+            "the fifth. Hoa asked whether the mobile app needs an update too, and nobody knew yet, so we will "
+            "check next week. The storage migration moves the archive on Friday night.")
+    with running_daemon(LLM_BACKEND="cpu", MAX_ATTEMPTS="2") as daemon:
+        with daemon.client() as c:
+            task_id = c.post("/v1/process_text", json={"text": text, "features": ["summary"],
+                                                       "template_id": "general-summary-en"}).json()["task_id"]
+        body = daemon.wait_for(task_id, {"PROCESSING_LLM"} | TERMINAL, timeout=120)
+        assert body["status"] == "PROCESSING_LLM", body
+        workers = daemon.worker_pids()
+        os.killpg(workers[0], signal.SIGKILL)
+        assert not all_gone(workers)
+        body = daemon.wait_for(task_id, TERMINAL, timeout=600)
+        assert body["status"] == "COMPLETE", body
+        assert body["results"]["summary"]
+        assert daemon.proc is not None and daemon.proc.poll() is None
