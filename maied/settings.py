@@ -77,6 +77,9 @@ class Settings(BaseSettings):
     """Default ASR backend; a task's asr_backend wins. The seed's production profile uses chunkformer."""
     CHUNKFORMER_MODEL_NAME: str = "khanhld/chunkformer-rnnt-large-vie"
     """ChunkFormer checkpoint: a local folder or a hub name (looked up in MODELS_DIR first)."""
+    CHUNKFORMER_PUNCTUATES: bool | None = None
+    """Whether the ChunkFormer checkpoint writes punctuation and capitals; empty = no (the seed's model does not).
+    When it does, clean_transcript skips the LLM enhancement (ENHANCEMENT_SKIPPED) and returns the raw text."""
     CHUNKFORMER_DEVICE: Literal["auto", "cpu", "cuda"] = "auto"
     """Device for ChunkFormer; auto = cuda when torch sees a GPU, else cpu."""
     CHUNKFORMER_CHUNK_SIZE: int = Field(64, ge=4, le=1024)
@@ -95,6 +98,9 @@ class Settings(BaseSettings):
     """CTranslate2 compute type; auto = int8 on CPU, float16 on CUDA."""
     WHISPER_LANGUAGE: str = ""
     """Language code for Whisper; empty = detect. A task's language wins."""
+    WHISPER_PUNCTUATES: bool | None = None
+    """Whether the Whisper model writes punctuation and capitals; empty = yes (Whisper does). Set false for a
+    fine-tune that writes bare lowercase text, so that clean_transcript runs the LLM enhancement on it."""
     WHISPER_BEAM_SIZE: int = Field(5, ge=1, le=20)
     """Beam size for Whisper decoding."""
     WHISPER_BATCH_SIZE: int = Field(-1, ge=-1, le=64)
@@ -164,7 +170,8 @@ class Settings(BaseSettings):
     REDIS_RESULTS_DB: str | None = None
     """No meaning any more: accepted and logged as deprecated."""
 
-    @field_validator("API_PORT", "DB_PATH", "AUDIO_DIR", "MODELS_DIR", "LOG_DIR", mode="before")
+    @field_validator("API_PORT", "DB_PATH", "AUDIO_DIR", "MODELS_DIR", "LOG_DIR", "WHISPER_PUNCTUATES",
+                     "CHUNKFORMER_PUNCTUATES", mode="before")
     @classmethod
     def _empty_is_unset(cls, value: Any) -> Any:
         return None if isinstance(value, str) and value.strip() == "" else value

@@ -145,7 +145,9 @@ def _transcribe(run: _Run, audio: np.ndarray | None) -> None:
 def _record_asr(run: _Run, described: dict[str, Any], result: Any, seconds: float, duration: float) -> None:
     text = result.text
     run.text = text
-    run.asr_punctuates = bool(described.get("punctuates", True))
+    override = {"whisper": run.settings.WHISPER_PUNCTUATES,
+                "chunkformer": run.settings.CHUNKFORMER_PUNCTUATES}.get(str(described.get("name")))
+    run.asr_punctuates = override if override is not None else bool(described.get("punctuates", True))
     results = run.out.results
     results["raw_transcript"] = text
     results["segments"] = [s.to_dict() for s in result.segments]

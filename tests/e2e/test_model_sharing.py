@@ -110,16 +110,18 @@ def test_kill9_while_waiting_for_the_llm_does_not_redo_the_asr(models_dir: Path,
 
 
 def test_llm_features_through_the_daemon_with_models_together(models_dir: Path, english_wav: Path) -> None:
-    """The default on a CPU host: one child keeps both models; clean transcript and summary in one task."""
-    with running_daemon(MODELS_DIR=str(models_dir), LLM_BACKEND="cpu") as daemon:
+    """The default on a CPU host: one child keeps both models; clean transcript and summary in one task.
+    WHISPER_PUNCTUATES=false (a fine-tune that writes bare text) makes the enhancement really run."""
+    with running_daemon(MODELS_DIR=str(models_dir), LLM_BACKEND="cpu", WHISPER_PUNCTUATES="false") as daemon:
         with daemon.client() as c:
             assert c.get("/health").json()["model_sharing"]["mode"] == "together"
-        task_id = daemon.submit(english_wav, features="raw_transcript,clean_transcript,summary",
+        task_id = daemon.submit(english_wav, features="raw_transcript,clean_transcript,summary,enhancement_metrics",
                                 template_id=TEMPLATE, language="en").json()["task_id"]
         body = daemon.wait_for(task_id, TERMINAL, timeout=600)
         assert_summary(body)
         assert body["results"]["clean_transcript"].strip()
-        assert "edit_rate_cleaning" in body["metrics"]
+        assert "edit_rate_cleaning" in body["metrics"] and body["results"]["enhancement_metrics"]["chunks"] >= 1
+        assert "ENHANCEMENT_SKIPPED" not in {w["code"] for w in body["warnings"]}
         worker = daemon.worker_pids()
         assert worker, "the child (and its models) stays for the next task"
         assert Path(f"/proc/{min(worker)}/oom_score_adj").read_text().strip() == "1000"  # OOM takes it, not maied
