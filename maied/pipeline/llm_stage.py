@@ -9,12 +9,13 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, cast
 
 from maied.domain import Feature, TaskRequest, TaskWarning
 from maied.errors import InvalidRequest, TemplateRequired
-from maied.llm.base import GenerationStats, LLMBackend
+from maied.llm.base import GenerationStats, LLMBackend, Purpose
 from maied.llm.enhance import EnhancementOutcome, enhance_transcript, skipped_warning
+from maied.llm.models import EMBEDDED_NAME, configured_model
 from maied.llm.summarize import AnswerHook, summarize
 from maied.settings import Settings
 from maied.templates import ENHANCEMENT_TEMPLATE_ID, TemplateStore
@@ -68,6 +69,11 @@ def run_llm_stage(
     described = used.get("summary") or used.get("enhance")
     if described is not None:
         out.versions["summarization_llm"] = described.describe()
+    embedded = sorted(p for p in used if not configured_model(settings, cast(Purpose, p)))
+    if embedded:
+        out.warnings.append(TaskWarning("EMBEDDED_MODEL", (
+            f"{' and '.join(embedded)} written by the embedded {EMBEDDED_NAME}, a small demonstration model that "
+            "can miss or invent facts; set LLM_SUM_MODEL / LLM_ENHANCE_MODEL (e.g. Qwen3-4B on vLLM) for production")))
     return out
 
 
