@@ -42,9 +42,9 @@ def main() -> None:
     print_table("daemon RSS (MB)", ["moment", "main", "worker", "total"],
                 [["warm (model loaded), before", warm["main"], warm["children"], warm["total"]],
                  ["peak during the long task", rss.peak["main"], rss.peak["children"], rss.peak["total"]]])
-    print(f"the decoded recording alone is {decoded_mb:.0f} MB of float32 (16 kHz mono): the pipeline decodes "
-          f"the whole file into one array (maied.pipeline.media.decode_to_mono16k) before ASR; worker peak "
-          f"grew by {rss.peak['children'] - warm['children']:.0f} MB over its warm RSS")
+    print(f"worker peak grew by {rss.peak['children'] - warm['children']:.0f} MB over its warm RSS; the whole "
+          f"recording decoded would be {decoded_mb:.0f} MB of float32 (16 kHz mono): recordings over 10 min are "
+          f"decoded and transcribed in 60 s windows (maied.pipeline.long_audio), so that is never held")
     if gpu_warm is not None:
         print_table("GPU memory (MiB)", ["warm", "after the long task"], [[gpu_warm, gpu_after]])
 
