@@ -10,11 +10,10 @@ from __future__ import annotations
 import functools
 import importlib.util
 import logging
-import shutil
-import subprocess
 from pathlib import Path
 
 from maied.errors import LLMUnavailable, ModelNotFound
+from maied.gpu import nvidia_smi_values
 from maied.llm.base import LLMBackend, Purpose
 from maied.llm.models import (
     EMBEDDED_CONTEXT_LENGTH,
@@ -50,15 +49,7 @@ def cuda_present() -> bool:
 @functools.cache
 def gpu_compute_capability() -> float | None:
     """The lowest compute capability of the GPUs nvidia-smi reports, None when unknown."""
-    exe = shutil.which("nvidia-smi")
-    if exe is None:
-        return None
-    try:
-        out = subprocess.run([exe, "--query-gpu=compute_cap", "--format=csv,noheader"], capture_output=True,
-                             text=True, timeout=10, check=True).stdout
-        values = [float(line) for line in out.split() if line.strip()]
-    except (OSError, subprocess.SubprocessError, ValueError):
-        return None
+    values = nvidia_smi_values("compute_cap")
     return min(values) if values else None
 
 

@@ -12,12 +12,11 @@ the GPU's total memory (nvidia-smi), the ASR weights' size on disk and LLM_ENHAN
 from __future__ import annotations
 
 import functools
-import shutil
-import subprocess
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal
 
+from maied.gpu import nvidia_smi_values
 from maied.llm.factory import cuda_present, resolve_llm_backend
 from maied.settings import Settings
 
@@ -91,13 +90,5 @@ def _asr_model_folder(settings: Settings) -> Path | None:
 @functools.cache
 def gpu_total_mib() -> int | None:
     """Total memory of the smallest GPU nvidia-smi reports, in MiB; None when unknown."""
-    exe = shutil.which("nvidia-smi")
-    if exe is None:
-        return None
-    try:
-        out = subprocess.run([exe, "--query-gpu=memory.total", "--format=csv,noheader,nounits"],
-                             capture_output=True, text=True, timeout=10, check=True).stdout
-        values = [int(float(line)) for line in out.split() if line.strip()]
-    except (OSError, subprocess.SubprocessError, ValueError):
-        return None
-    return min(values) if values else None
+    values = nvidia_smi_values("memory.total")
+    return int(min(values)) if values else None
