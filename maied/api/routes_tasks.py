@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import sqlite3
 import time
 import uuid
 from typing import Any
@@ -69,6 +70,11 @@ def _submit(ctx: ApiContext, task: NewTask) -> web.Response:
     except QueueFull as exc:
         exc.details["retry_after"] = 30
         raise
+    except sqlite3.OperationalError as exc:
+        if "full" not in str(exc).lower():  # SQLITE_FULL: "database or disk is full"
+            raise
+        raise DiskFull("the data disk is full: the task could not be recorded (free space: maied maintenance "
+                       "clean-all)") from None
     return web.json_response({"task_id": record.id, "status": record.status.value}, status=202)
 
 

@@ -67,7 +67,8 @@ class TaskStore:
         try:
             yield self.conn
         except BaseException:
-            self.conn.execute("ROLLBACK")
+            if self.conn.in_transaction:  # SQLite already rolled back after SQLITE_FULL / IOERR
+                self.conn.execute("ROLLBACK")
             raise
         self.conn.execute("COMMIT")
 
