@@ -149,9 +149,13 @@ def _assert_nothing_lost(daemon: Daemon, ledger: Ledger) -> None:
     assert not not_terminal, f"tasks never finished: {not_terminal}"
     bad = {t: (r.status, r.error_code) for t, r in rows.items() if r.status != "COMPLETE"}
     assert not bad, f"tasks that did not complete: {bad}"
-    real = [t for t, r in rows.items() if "fox" in (r.raw_transcript or "").lower()]
-    assert len(real) == REAL_TASKS, f"{len(real)} real transcriptions, expected {REAL_TASKS}"
-    crossed = [t for t, r in rows.items() if r.raw_transcript != fake_transcript(t) and t not in real]
+    # A submission whose answer a kill cut off may still have been recorded and is sent again (no
+    # idempotency key: docs/reliability.md), so count real transcriptions among the accepted tasks.
+    real = {t for t, r in rows.items() if "original-real-" in (r.audio_path or "")}
+    assert len(real & set(ledger.accepted)) == REAL_TASKS
+    unheard = [t for t in real if "fox" not in (rows[t].raw_transcript or "").lower()]
+    assert not unheard, f"real recordings without their real transcript: {unheard}"
+    crossed = [t for t, r in rows.items() if t not in real and r.raw_transcript != fake_transcript(t)]
     assert not crossed, f"results recorded on the wrong task: {crossed[:5]}"
     changed = [t for t, (status, at) in ledger.first_terminal.items()
                if (status, _epoch(at)) != (rows[t].status, pytest.approx(rows[t].completed_at, abs=1e-3))]
