@@ -21,14 +21,26 @@ done
 has() { case ",$WITH," in *",$1,"*) return 0 ;; *) return 1 ;; esac; }
 log() { printf '[install] %s\n' "$*" >&2; }
 
-# System packages: ffmpeg (pydub/chunkformer), espeak-ng + sox (test and demo recordings).
+# System packages (Debian), each found by a file it provides:
+#   always: ffmpeg (pydub/chunkformer), espeak-ng + sox (demo and test recordings)
+#   llm-cpu: a compiler and cmake (llama-cpp-python builds from source)
+#   dev: the tools the tests drive: systemd-analyze (units), useradd/setpriv/mount (access and disk-full
+#        tests), /usr/bin/python3 (run as other users in the access tests)
 if [ "$SYSTEM_DEPS" = 1 ]; then
+  pairs="espeak-ng:espeak-ng sox:sox ffmpeg:ffmpeg"
+  has llm-cpu && pairs="$pairs gcc:build-essential g++:build-essential cmake:cmake"
+  has dev && pairs="$pairs systemd-analyze:systemd useradd:passwd setpriv:util-linux mount:mount /usr/bin/python3:python3"
   need=""
-  for p in espeak-ng sox ffmpeg; do command -v "$p" >/dev/null 2>&1 || need="$need $p"; done
+  for pair in $pairs; do
+    tool=${pair%%:*} pkg=${pair#*:}
+    if ! command -v "$tool" >/dev/null 2>&1; then
+      case " $need " in *" $pkg "*) ;; *) need="$need $pkg" ;; esac
+    fi
+  done
   if [ -n "$need" ]; then
     if [ "$(id -u)" = 0 ]; then
       log "apt-get install$need"
-      apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $need >/dev/null
+      apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends $need >/dev/null
     else
       log "missing system packages:$need (run: sudo apt-get install$need)"; exit 1
     fi
@@ -40,7 +52,15 @@ if [ -z "$PY" ]; then
   for c in python3.11 python3; do command -v "$c" >/dev/null 2>&1 && { PY=$c; break; }; done
 fi
 [ -n "$PY" ] || { log "no python3.11 found: apt-get install python3 python3-venv"; exit 1; }
-[ -x "$VENV/bin/python" ] || { log "creating $VENV with $PY"; "$PY" -m venv "$VENV"; }
+if [ ! -x "$VENV/bin/python" ]; then
+  if ! "$PY" -c 'import ensurepip, venv' 2>/dev/null; then  # Debian's python3 ships venv separately
+    [ "$SYSTEM_DEPS" = 1 ] && [ "$(id -u)" = 0 ] || { log "$PY has no venv module: apt-get install python3-venv"; exit 1; }
+    log "apt-get install python3-venv"
+    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends python3-venv >/dev/null
+  fi
+  log "creating $VENV with $PY"
+  "$PY" -m venv "$VENV"
+fi
 PIP="$VENV/bin/python -m pip --disable-pip-version-check -q"
 $PIP install --upgrade pip >/dev/null
 

@@ -102,6 +102,7 @@ class ChunkFormerBackend:
         self.model_dir = model_dir
         self.device = device
         self.decoding = decoding
+        self.punctuates = False  # the seed's checkpoint writes bare lowercase text
         self.load_seconds = 0.0
         self._checkpoint_hash: str | None = None
 
@@ -120,6 +121,7 @@ class ChunkFormerBackend:
         except (RuntimeError, ValueError, OSError, KeyError) as exc:
             raise ModelNotFound(f"the ChunkFormer model at {folder} could not be loaded: {exc}") from None
         backend = cls(model, folder, device, decoding_params(settings))
+        backend.punctuates = settings.CHUNKFORMER_PUNCTUATES is True
         backend.load_seconds = round(time.perf_counter() - started, 3)
         log.info("loaded ChunkFormer %s on %s in %.2f s", folder, device, backend.load_seconds)
         return backend
@@ -137,7 +139,7 @@ class ChunkFormerBackend:
             "device": self.device,
             "decoding": dict(self.decoding),
             "embedded": False,
-            "punctuates": False,
+            "punctuates": self.punctuates,
         }
 
     def transcribe(self, audio: np.ndarray, options: ASROptions) -> ASRResult:

@@ -67,6 +67,7 @@ class WhisperBackend:
         self._model = model
         self.batch_size = batch_size
         self._batched: Any = None
+        self.punctuates = True  # Whisper writes punctuation and capitals (WHISPER_PUNCTUATES=false says otherwise)
         self.model_dir = model_dir
         self.variant = variant
         self.device = device
@@ -96,6 +97,7 @@ class WhisperBackend:
         # Auto: batched on CUDA. On CPU it is faster too (see WHISPER_BATCH_SIZE) but its segments span pauses.
         batch = (8 if device == "cuda" else 0) if batch < 0 else batch
         backend = cls(model, model_dir, settings.WHISPER_MODEL_VARIANT, device, compute_type, batch)
+        backend.punctuates = settings.WHISPER_PUNCTUATES is not False  # Whisper does, unless a fine-tune does not
         backend.load_seconds = round(time.perf_counter() - started, 3)
         log.info(
             "loaded Whisper %s on %s/%s in %.2f s", model_dir, device, compute_type, backend.load_seconds
@@ -115,7 +117,7 @@ class WhisperBackend:
             "variant": self.variant or "embedded",
             "model_name": "Whisper base" if not self.variant else self.variant,
             "embedded": not self.variant,
-            "punctuates": True,
+            "punctuates": self.punctuates,
             "checkpoint_hash": self.checkpoint_hash,
             "compute_type": self.compute_type,
             "device": self.device,

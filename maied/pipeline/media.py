@@ -301,7 +301,11 @@ def audio_seconds(audio: np.ndarray) -> float:
 
 def ensure_min_duration(audio: np.ndarray, minimum: float = AUDIO_MIN_SECONDS) -> float:
     """The duration of 16 kHz `audio` in seconds; raises AudioTooShort below `minimum`."""
-    seconds = audio_seconds(audio)
+    return ensure_min_seconds(audio_seconds(audio), minimum)
+
+
+def ensure_min_seconds(seconds: float, minimum: float = AUDIO_MIN_SECONDS) -> float:
+    """`seconds` (of decoded audio); raises AudioTooShort below `minimum`."""
     if seconds < minimum:
         raise AudioTooShort(
             f"the audio is {seconds:.2f} s long; at least {minimum:g} s is needed",

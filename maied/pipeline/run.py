@@ -11,8 +11,7 @@ import numpy as np
 
 from maied import PIPELINE_VERSION
 from maied.domain import Feature, PipelineOutput, TaskKind, TaskStatus, TaskWarning
-from maied.errors import AudioTooShort
-from maied.pipeline.media import AUDIO_MIN_SECONDS
+from maied.pipeline.media import ensure_min_seconds
 from maied.pipeline.models import ModelCache
 from maied.settings import Settings
 from maied.worker.protocol import TaskInput
@@ -44,14 +43,8 @@ def run_task(task: TaskInput, models: ModelCache, settings: Settings, report: St
     run = _Run(task, settings, models, report, progress=progress)
     if task.asr_output is not None:
         _resume(run, task.asr_output)
-    elif task.kind == TaskKind.AUDIO:
-        run.out.versions["pipeline_version"] = PIPELINE_VERSION
-        audio = _preprocess(run)
-        _transcribe(run, audio)
     else:
-        run.out.versions["pipeline_version"] = PIPELINE_VERSION
-        run.text = task.input_text or ""
-        run.out.metrics["input_characters"] = len(run.text)
+        _first_part(run)
     if task.request.wants_llm():
         _llm(run)
     _finish_metrics(run)
@@ -63,11 +56,19 @@ def run_asr_part(task: TaskInput, models: ModelCache, settings: Settings, report
     """Preprocessing and ASR only, for a task run in two parts (the ASR and LLM models do not fit on the GPU
     together): what `run_task` needs to go on later in another worker child, as plain JSON data."""
     run = _Run(task, settings, models, report, progress=progress)
-    run.out.versions["pipeline_version"] = PIPELINE_VERSION
-    audio = _preprocess(run)
-    _transcribe(run, audio)
+    _first_part(run)
     return {"output": run.out.to_dict(), "text": run.text, "asr_punctuates": run.asr_punctuates,
             "elapsed": round(time.monotonic() - run.started, 3)}
+
+
+def _first_part(run: _Run) -> None:
+    """Audio: decode and transcribe; text: take it as the transcript."""
+    run.out.versions["pipeline_version"] = PIPELINE_VERSION
+    if run.task.kind == TaskKind.AUDIO:
+        _transcribe(run, _preprocess(run))
+    else:
+        run.text = run.task.input_text or ""
+        run.out.metrics["input_characters"] = len(run.text)
 
 
 def _resume(run: _Run, part: dict[str, Any]) -> None:
@@ -133,9 +134,7 @@ def _transcribe(run: _Run, audio: np.ndarray | None) -> None:
 
         result = transcribe_windowed(_audio_path(run.task), backend, options, on_progress=run.progress)
         duration = run.out.metrics["input_duration_seconds"] = result.metrics["audio_seconds"]
-        if duration < AUDIO_MIN_SECONDS:
-            raise AudioTooShort(f"the audio is {duration:.2f} s long; at least {AUDIO_MIN_SECONDS:g} s is needed",
-                                details={"duration_seconds": duration, "minimum_seconds": AUDIO_MIN_SECONDS})
+        ensure_min_seconds(duration)
     else:
         result = backend.transcribe(audio, options)
     seconds = time.monotonic() - started
@@ -145,9 +144,7 @@ def _transcribe(run: _Run, audio: np.ndarray | None) -> None:
 def _record_asr(run: _Run, described: dict[str, Any], result: Any, seconds: float, duration: float) -> None:
     text = result.text
     run.text = text
-    override = {"whisper": run.settings.WHISPER_PUNCTUATES,
-                "chunkformer": run.settings.CHUNKFORMER_PUNCTUATES}.get(str(described.get("name")))
-    run.asr_punctuates = override if override is not None else bool(described.get("punctuates", True))
+    run.asr_punctuates = bool(described.get("punctuates", True))
     results = run.out.results
     results["raw_transcript"] = text
     results["segments"] = [s.to_dict() for s in result.segments]

@@ -64,9 +64,10 @@ class SpeechChunkedBackend:
         seconds = audio.shape[0] / SAMPLE_RATE
         started = time.perf_counter()
         regions = speech_regions(audio, options.vad_threshold)
+        chunks = speech_chunks(regions, seconds)
         segments: list[Segment] = []
         language: str | None = None
-        for start, end in speech_chunks(regions, seconds):
+        for start, end in chunks:
             first, last = round(start * SAMPLE_RATE), round(end * SAMPLE_RATE)
             part = inner.transcribe(audio[first:last], options)
             segments.extend(shift_segment(s, first / SAMPLE_RATE) for s in part.segments)
@@ -74,6 +75,6 @@ class SpeechChunkedBackend:
         elapsed = time.perf_counter() - started
         metrics = {"asr_seconds": round(elapsed, 3), "asr_rtf": round(elapsed / seconds, 4) if seconds else None,
                    "audio_seconds": round(seconds, 3), "vad_coverage": speech_coverage(regions, seconds),
-                   "vad_chunks": len(speech_chunks(regions, seconds))}
+                   "vad_chunks": len(chunks)}
         warnings = [] if segments else [no_speech_warning(seconds)]
         return ASRResult(segments, language, None, duration_weighted_confidence(segments), warnings, metrics)

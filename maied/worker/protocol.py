@@ -14,6 +14,9 @@ from typing import Any, Literal
 
 from maied.domain import TaskKind, TaskRequest
 
+Part = Literal["all", "asr", "llm"]
+"""all: the whole pipeline; asr: stop after ASR and hand back the ASR part; llm: go on from asr_output."""
+
 
 @dataclass
 class TaskInput:
@@ -25,8 +28,7 @@ class TaskInput:
     audio_path: str | None = None
     input_text: str | None = None
     extra: dict[str, Any] = field(default_factory=dict)
-    phase: Literal["all", "asr", "llm"] = "all"
-    """all: the whole pipeline; asr: stop after ASR and hand back the ASR part; llm: go on from asr_output."""
+    phase: Part = "all"
     asr_output: dict[str, Any] | None = None
 
     def to_dict(self) -> dict[str, Any]:

@@ -15,16 +15,18 @@ from dataclasses import dataclass
 from typing import Any, Literal
 
 from maied.domain import PipelineOutput, TaskStatus, TaskWarning
+from maied.pipeline.long_audio import WHOLE_FILE_MAX_SECONDS
 from maied.pipeline.sharing import SharingPlan, plan_model_sharing
 from maied.settings import Settings
 from maied.store import TaskRecord, TaskStore
 from maied.store.tasks import Phase
 from maied.worker.process import WorkerProcess, kill_stale_worker
-from maied.worker.protocol import TaskInput
+from maied.worker.protocol import Part, TaskInput
 
 log = logging.getLogger(__name__)
-Part = Literal["all", "asr", "llm"]
-HEADER_TRUSTED_SECONDS = 1200.0
+HEADER_TRUSTED_SECONDS = WHOLE_FILE_MAX_SECONDS
+"""A header's duration is believed up to the longest file the pipeline decodes whole (20 min); longer
+recordings are windowed and report their progress."""
 PROGRESS_AHEAD_SECONDS = 120.0
 """Audio the next window of a long recording may add (two 60 s windows), allowed for in the limit."""
 

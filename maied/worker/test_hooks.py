@@ -64,14 +64,10 @@ def _install_fake_asr() -> None:
 def _decode_windows(run: Any) -> None:
     from pathlib import Path
 
-    from maied.errors import AudioTooShort
-    from maied.pipeline.media import AUDIO_MIN_SECONDS, SAMPLE_RATE, iter_mono16k_windows
+    from maied.pipeline.media import SAMPLE_RATE, ensure_min_seconds, iter_mono16k_windows
 
     samples = sum(w.shape[0] for w in iter_mono16k_windows(Path(run.task.audio_path), 60.0))
-    seconds = round(samples / SAMPLE_RATE, 3)
-    if seconds < AUDIO_MIN_SECONDS:
-        raise AudioTooShort(f"the audio is {seconds:.2f} s long; at least {AUDIO_MIN_SECONDS:g} s is needed")
-    run.out.metrics["input_duration_seconds"] = seconds
+    run.out.metrics["input_duration_seconds"] = round(ensure_min_seconds(samples / SAMPLE_RATE), 3)
 
 
 def _fake_asr(run: Any, seconds: float) -> None:
