@@ -393,7 +393,8 @@ def models(ctx: click.Context, as_json: bool) -> None:
     if as_json:
         render.print_json(body)
         return
-    render.render_kv(render.stdout_console(), render.flatten(body))
+    ours = {k: v for k, v in body.items() if k not in ("object", "data")}  # OpenAI's list shape, for its SDKs
+    render.render_kv(render.stdout_console(), render.flatten(ours))
 
 
 def main() -> None:

@@ -118,6 +118,7 @@ class Daemon:
             shutting_down=self.stopping.is_set,
             model_loads=lambda: dict(self.supervisor.model_loads),
             model_sharing=self.supervisor.sharing.to_dict,
+            stopping=self.stopping,
         )
         ctx = ApiContext(self.settings, self.store, changes, facts, builtin_templates_dir())
         self.runner = web.AppRunner(create_app(ctx), handle_signals=False, access_log=None)

@@ -60,6 +60,15 @@ class TaskRequest:
     enable_diarization: bool = False
     vocabulary: list[str] = field(default_factory=list)
     filename: str | None = None
+    task: str = "transcribe"
+    """Whisper's task: `transcribe`, or `translate` (into English; OpenAI's /v1/audio/translations)."""
+    prompt: str | None = None
+    """Text that conditions recognition (Whisper's initial prompt: spelling, style, names)."""
+    temperature: float | None = None
+    """Sampling temperature; None or 0 = Whisper's fallback ladder (0.0, 0.2, ... 1.0)."""
+    segment_detail: bool = False
+    """Keep Whisper's per-segment decoding detail (seek, tokens, temperature, compression ratio,
+    no-speech probability) in the results (OpenAI's verbose_json answers it)."""
 
     def wants_llm(self) -> bool:
         return any(f in LLM_FEATURES for f in self.features)
@@ -88,11 +97,17 @@ class Segment:
     text: str
     words: list[Word] | None = None
     avg_logprob: float | None = None
+    detail: dict[str, Any] | None = None
+    """The decoder's own record of the segment (seek, tokens, temperature, compression_ratio,
+    no_speech_prob), kept only where a task asks for it (TaskRequest.segment_detail)."""
 
     def to_dict(self) -> dict[str, Any]:
         out: dict[str, Any] = {"start": round(self.start, 3), "end": round(self.end, 3), "text": self.text}
         if self.words is not None:
             out["words"] = [asdict(w) for w in self.words]
+        if self.detail is not None:
+            out["avg_logprob"] = self.avg_logprob
+            out.update(self.detail)
         return out
 
 

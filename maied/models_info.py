@@ -79,10 +79,56 @@ def llm_info(settings: Settings) -> dict[str, Any]:
 
 
 def describe_models(settings: Settings) -> dict[str, Any]:
+    """Our description, with OpenAI's list shape beside it (`object`, `data`) for its SDKs' models.list()."""
     asr = [whisper_info(settings), chunkformer_info(settings)]
     for entry in asr:
         entry["default"] = entry["backend"] == settings.ASR_BACKEND
-    return {"asr": asr, "llm": llm_info(settings), "models_dir": str(settings.models_dir)}
+    return {"object": "list", "data": openai_model_list(asr), "asr": asr, "llm": llm_info(settings),
+            "models_dir": str(settings.models_dir)}
+
+
+OPENAI_ALIAS = "whisper-1"
+"""The model name OpenAI's clients send by default: it (and any unknown name) means ASR_BACKEND."""
+
+
+def accepted_asr_models(asr: list[dict[str, Any]]) -> dict[str, str]:
+    """Model names the OpenAI audio routes accept, each with the backend it picks: `whisper-1` (the default
+    backend), each installed backend by name, and the model each of them is configured with."""
+    default = next((e["backend"] for e in asr if e.get("default")), "whisper")
+    accepted = {OPENAI_ALIAS: default}
+    for entry in asr:
+        if entry.get("installed"):
+            accepted.setdefault(entry["backend"], entry["backend"])
+            accepted.setdefault(str(entry.get("model")), entry["backend"])
+    return accepted
+
+
+def asr_backend_for_model(model: str | None, settings: Settings) -> str:
+    """The backend an OpenAI `model` field picks; unknown names (gpt-4o-transcribe, ...) get ASR_BACKEND."""
+    name = (model or "").strip()
+    if name in ("whisper", "chunkformer"):
+        return name
+    if name and name == settings.WHISPER_MODEL_VARIANT.strip():
+        return "whisper"
+    if name and name == settings.CHUNKFORMER_MODEL_NAME:
+        return "chunkformer"
+    if name == "embedded-whisper-base":
+        return "whisper"
+    return settings.ASR_BACKEND
+
+
+def openai_model_list(asr: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """`data` of OpenAI's model list: id, object, created (the model files' time, 0 when absent), owned_by."""
+    created = {e["backend"]: _mtime(e.get("path")) if e.get("present") else 0 for e in asr}
+    return [{"id": name, "object": "model", "created": created.get(backend, 0), "owned_by": "maie",
+             "backend": backend} for name, backend in accepted_asr_models(asr).items()]
+
+
+def _mtime(path: Any) -> int:
+    try:
+        return int(Path(str(path)).stat().st_mtime) if path else 0
+    except OSError:
+        return 0
 
 
 def asr_summary(settings: Settings) -> dict[str, Any]:

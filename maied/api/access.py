@@ -55,14 +55,22 @@ def key_matches(given: str | None, expected: str) -> bool:
     return bool(given) and bool(expected) and hmac.compare_digest(given.encode(), expected.encode())  # type: ignore[union-attr]
 
 
+def bearer_token(header: str | None) -> str | None:
+    """The KEY of `Authorization: Bearer KEY` (what the OpenAI SDKs send), else None."""
+    if not header:
+        return None
+    scheme, _, token = header.strip().partition(" ")
+    return token.strip() or None if scheme.lower() == "bearer" else None
+
+
 def identify(request: web.Request, settings: Settings) -> Identity:
     """Raise Unauthorized where a key is needed and missing or wrong."""
     uid = peer_uid(request)
     via_tcp = uid is None
     needs_key = via_tcp or settings.REQUIRE_API_KEY_ON_SOCKET
-    given = request.headers.get("X-API-Key")
+    given = request.headers.get("X-API-Key") or bearer_token(request.headers.get("Authorization"))
     if needs_key and request.path not in OPEN_PATHS and not key_matches(given, settings.SECRET_API_KEY):
-        raise Unauthorized("missing or wrong X-API-Key")
+        raise Unauthorized("missing or wrong API key (X-API-Key or Authorization: Bearer)")
     if via_tcp:
         return Identity(owner=API_KEY_OWNER, uid=None, is_admin=False, via_tcp=True)
     assert uid is not None

@@ -7,7 +7,7 @@ from collections.abc import Awaitable, Callable
 
 from aiohttp import web
 
-from maied.api import routes_system, routes_tasks
+from maied.api import routes_openai, routes_system, routes_tasks
 from maied.api.access import identify
 from maied.api.context import CTX, IDENTITY, ApiContext
 from maied.api.views import error_response
@@ -22,17 +22,17 @@ async def errors_middleware(request: web.Request, handler: Handler) -> web.Strea
     try:
         return await handler(request)
     except MaieError as exc:
-        return error_response(exc)
+        return error_response(exc, request.path)
     except web.HTTPException as exc:
         if exc.status < 400:
             raise
         code = {404: "NOT_FOUND", 405: "METHOD_NOT_ALLOWED", 413: "FILE_TOO_LARGE"}.get(exc.status, "INVALID_REQUEST")
         err = MaieError(exc.reason or "request refused", code=code)
         err.status = exc.status
-        return error_response(err)
+        return error_response(err, request.path)
     except Exception:
         log.exception("unhandled error in %s %s", request.method, request.path)
-        return error_response(MaieError("internal error; see the daemon log", code="UNAVAILABLE"))
+        return error_response(MaieError("internal error; see the daemon log", code="UNAVAILABLE"), request.path)
 
 
 @web.middleware
@@ -47,6 +47,7 @@ def create_app(ctx: ApiContext) -> web.Application:
     app[CTX] = ctx
     app.add_routes(routes_tasks.routes)
     app.add_routes(routes_system.routes)
+    app.add_routes(routes_openai.routes)
     _add_template_routes(app)
     return app
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -24,6 +25,8 @@ class DaemonFacts:
     shutting_down: Callable[[], bool] = lambda: False
     model_loads: Callable[[], dict[str, int]] = dict
     model_sharing: Callable[[], dict[str, object]] = dict
+    stopping: asyncio.Event | None = None
+    """Set when the daemon begins to stop: answers that await a task's end give up then."""
 
 
 @dataclass

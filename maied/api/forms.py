@@ -134,6 +134,8 @@ def check_feasible(request: TaskRequest, settings: Settings, *, audio: bool,
         if backend == "chunkformer" and request.language not in (None, "vi"):
             raise Unprocessable(f"ChunkFormer transcribes Vietnamese only (language 'vi'), not "
                                 f"{request.language!r}: use asr_backend=whisper", code="INVALID_REQUEST")
+        if backend != "whisper" and request.task == "translate":
+            raise Unprocessable(f"only Whisper translates; the {backend} backend cannot", code="INVALID_REQUEST")
         check_asr_backend(backend)
         if backend == "whisper" and request.language:
             check_whisper_language(request.language)

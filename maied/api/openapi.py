@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from maied import __version__
+from maied.api.openapi_openai import openai_paths, openai_schemas
 from maied.domain import Feature, TaskStatus
 
 _ID = {"name": "task_id", "in": "path", "required": True, "schema": {"type": "string", "maxLength": 64}}
@@ -50,6 +51,14 @@ def _schemas() -> dict[str, Any]:
             "worker_active": {"type": "boolean"}, "db_ok": {"type": "boolean"},
             "disk_used_percent": {"type": ["number", "null"]}, "asr": {"type": "object"}, "llm": {"type": "object"},
             "model_sharing": {"type": "object"},
+        }},
+        "Models": {"type": "object", "required": ["object", "data", "asr", "llm"], "properties": {
+            "object": {"type": "string", "const": "list"},
+            "data": {"type": "array", "items": {"type": "object", "required": ["id", "object", "created", "owned_by"],
+                                                "properties": {"id": {"type": "string"}, "object": {"const": "model"},
+                                                               "created": {"type": "integer"},
+                                                               "owned_by": {"type": "string"}}}},
+            "asr": {"type": "array", "items": {"type": "object"}}, "llm": {"type": "object"},
         }},
         "ProcessForm": {"type": "object", "required": ["file"], "properties": {
             "file": {"type": "string", "format": "binary"},
@@ -124,8 +133,9 @@ def _system_paths() -> dict[str, Any]:
                             "responses": {"200": _json(_ref("Health"), "health"), "503": _json(_ref("Health"), "unhealthy")}}},
         "/metrics": {"get": {"summary": "Prometheus metrics", "operationId": "metrics",
                              "responses": {"200": text, **_errors(401)}}},
-        "/v1/models": {"get": {"summary": "ASR and LLM models", "operationId": "models",
-                               "responses": {"200": _json({"type": "object"}, "models"), **_errors(401)}}},
+        "/v1/models": {"get": {"summary": "ASR and LLM models (also OpenAI's list: object, data)",
+                               "operationId": "models",
+                               "responses": {"200": _json(_ref("Models"), "models"), **_errors(401)}}},
         "/openapi.json": {"get": {"summary": "This description", "operationId": "openapi",
                                   "responses": {"200": _json({"type": "object"}, "OpenAPI 3.1"), **_errors(401)}}},
     }
@@ -160,9 +170,10 @@ def openapi_spec() -> dict[str, Any]:
         "openapi": "3.1.0",
         "info": {"title": "maied", "version": __version__,
                  "description": "maie audio intelligence daemon: transcripts, cleaned transcripts, summaries."},
-        "paths": {**_task_paths(), **_system_paths(), **_template_paths()},
+        "paths": {**_task_paths(), **_system_paths(), **_template_paths(), **openai_paths()},
         "components": {
-            "schemas": _schemas(),
-            "securitySchemes": {"apiKey": {"type": "apiKey", "in": "header", "name": "X-API-Key"}},
+            "schemas": {**_schemas(), **openai_schemas()},
+            "securitySchemes": {"apiKey": {"type": "apiKey", "in": "header", "name": "X-API-Key"},
+                                "bearer": {"type": "http", "scheme": "bearer"}},
         },
     }

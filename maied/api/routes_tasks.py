@@ -65,6 +65,12 @@ def template_exists(ctx: ApiContext, template_id: str) -> bool:
 
 
 def _submit(ctx: ApiContext, task: NewTask) -> web.Response:
+    record = submit_task(ctx, task)
+    return web.json_response({"task_id": record.id, "status": record.status.value}, status=202)
+
+
+def submit_task(ctx: ApiContext, task: NewTask) -> TaskRecord:
+    """Record the task (429 when the queue is full, 507 when the database cannot grow)."""
     try:
         record = ctx.store.submit(task, max_pending=ctx.settings.MAX_QUEUE_DEPTH)
     except QueueFull as exc:
@@ -75,7 +81,7 @@ def _submit(ctx: ApiContext, task: NewTask) -> web.Response:
             raise
         raise DiskFull("the data disk is full: the task could not be recorded (free space: maied maintenance "
                        "clean-all)") from None
-    return web.json_response({"task_id": record.id, "status": record.status.value}, status=202)
+    return record
 
 
 @routes.post("/v1/process")

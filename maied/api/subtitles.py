@@ -28,6 +28,11 @@ def _words_of(segment: dict[str, Any]) -> list[tuple[float, float, str]]:
     return [(start + i * step, start + (i + 1) * step, t) for i, t in enumerate(tokens)]
 
 
+def timed_words(segment: dict[str, Any]) -> list[tuple[float, float, str]]:
+    """(start, end, word) of a stored segment: its own word timestamps, else spread over its span."""
+    return _words_of(segment)
+
+
 def build_cues(segments: list[dict[str, Any]]) -> list[Cue]:
     """Split segments into cues of at most two lines of MAX_LINE_CHARS and MAX_CUE_SECONDS."""
     cues: list[Cue] = []

@@ -49,8 +49,18 @@ def summary_body(record: TaskRecord) -> dict[str, Any]:
     }
 
 
-def error_response(exc: MaieError) -> web.Response:
+OPENAI_PREFIX = "/v1/audio/"
+"""Routes of OpenAI's audio API: their errors take OpenAI's shape {"error": {message, type, param, code}}."""
+
+
+def error_response(exc: MaieError, path: str = "") -> web.Response:
     headers = {}
     if exc.status == 429:
         headers["Retry-After"] = str(exc.details.get("retry_after", 30))
+    if path.startswith(OPENAI_PREFIX):
+        from maied.api.openai_format import error_body
+
+        param = exc.details.get("param")
+        body = error_body(exc.status, exc.code, exc.message, param if isinstance(param, str) else None)
+        return web.json_response(body, status=exc.status, headers=headers)
     return web.json_response(exc.to_body(), status=exc.status, headers=headers)

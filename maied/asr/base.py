@@ -24,6 +24,11 @@ class ASROptions:
     vocabulary: list[str] = field(default_factory=list)
     enable_vad: bool = True
     vad_threshold: float | None = None
+    task: str = "transcribe"
+    """`transcribe`, or `translate` (Whisper only: into English)."""
+    prompt: str | None = None
+    temperature: float | None = None
+    segment_detail: bool = False
 
     @classmethod
     def for_task(cls, request: TaskRequest, settings: Settings, word_timestamps: bool = False) -> ASROptions:
@@ -35,6 +40,10 @@ class ASROptions:
             vocabulary=[v.strip() for v in request.vocabulary if v and v.strip()],
             enable_vad=True if request.enable_vad is None else request.enable_vad,
             vad_threshold=request.vad_threshold,
+            task=request.task or "transcribe",
+            prompt=request.prompt or None,
+            temperature=request.temperature,
+            segment_detail=request.segment_detail,
         )
 
 

@@ -159,7 +159,7 @@ class WhisperBackend:
         """Run the model; faster-whisper decodes lazily, so the segments are consumed here."""
         try:
             segments, info = self._runner(options).transcribe(audio, **self._kwargs(options))
-            candidates = [_candidate(s) for s in segments]
+            candidates = [_candidate(s, options.segment_detail) for s in segments]
         except MemoryError as exc:
             raise ModelMemoryError(f"out of memory during transcription: {exc}") from None
         except (RuntimeError, ValueError) as exc:
@@ -190,10 +190,13 @@ def decode_kwargs(options: ASROptions) -> dict[str, Any]:
         "language": options.language or None,
         "beam_size": options.beam_size,
         "word_timestamps": options.word_timestamps,
-        "temperature": list(TEMPERATURES),
+        "temperature": temperatures(options.temperature),
         "condition_on_previous_text": True,
         "vad_filter": options.enable_vad,
+        "task": options.task or "transcribe",
     }
+    if options.prompt:
+        kwargs["initial_prompt"] = options.prompt
     terms = [t.strip() for t in options.vocabulary if t.strip()]
     if terms:
         kwargs["hotwords"] = ", ".join(terms)
@@ -205,7 +208,22 @@ def decode_kwargs(options: ASROptions) -> dict[str, Any]:
     return kwargs
 
 
-def _candidate(seg: Any) -> Candidate:
+def temperatures(chosen: float | None) -> list[float]:
+    """A chosen temperature above 0 is used alone; none (or 0) keeps Whisper's fallback ladder, which
+    raises the temperature where a decode fails its log-probability or compression checks."""
+    if chosen is None or chosen <= 0:
+        return list(TEMPERATURES)
+    return [float(chosen)]
+
+
+def _detail(seg: Any) -> dict[str, Any]:
+    return {"seek": int(seg.seek), "tokens": [int(t) for t in seg.tokens],
+            "temperature": None if seg.temperature is None else float(seg.temperature),
+            "compression_ratio": round(float(seg.compression_ratio), 4),
+            "no_speech_prob": round(float(seg.no_speech_prob), 4)}
+
+
+def _candidate(seg: Any, detail: bool = False) -> Candidate:
     words = None
     if seg.words is not None:
         words = [
@@ -217,6 +235,7 @@ def _candidate(seg: Any) -> Candidate:
         text=seg.text.strip(),
         words=words,
         avg_logprob=float(seg.avg_logprob),
+        detail=_detail(seg) if detail else None,
     )
     return Candidate(segment, no_speech_prob=float(seg.no_speech_prob))
 

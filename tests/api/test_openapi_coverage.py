@@ -7,13 +7,13 @@ import re
 
 from aiohttp import web
 
-from maied.api import routes_system, routes_tasks, routes_templates
+from maied.api import routes_openai, routes_system, routes_tasks, routes_templates
 from maied.api.openapi import openapi_spec
 
 
 def _served() -> set[tuple[str, str]]:
     out = set()
-    for table in (routes_tasks.routes, routes_system.routes, routes_templates.routes):
+    for table in (routes_tasks.routes, routes_system.routes, routes_templates.routes, routes_openai.routes):
         for route in table:
             assert isinstance(route, web.RouteDef)
             if route.method != "HEAD":

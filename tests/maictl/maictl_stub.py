@@ -161,7 +161,9 @@ class StubDaemon:
         return web.json_response(doc, status=503 if self.health_status == "unhealthy" else 200)
 
     async def models(self, request: web.Request) -> web.Response:
-        return web.json_response({"asr": [{"backend": "whisper", "model": "base", "present": True,
+        data = [{"id": "whisper-1", "object": "model", "created": 0, "owned_by": "maie", "backend": "whisper"}]
+        return web.json_response({"object": "list", "data": data,
+                                  "asr": [{"backend": "whisper", "model": "base", "present": True,
                                            "size_bytes": 147883078, "device": "cpu", "default": True},
                                           {"backend": "chunkformer", "present": False, "default": False}],
                                   "llm": {"backend": None, "model": None, "present": False}})

@@ -1,0 +1,145 @@
+"""OpenAI's audio API (POST /v1/audio/transcriptions and /v1/audio/translations) over the durable queue.
+
+Each request becomes an ordinary task (owned, listed, cancellable, kept in the store); the answer waits for
+its end on the store's change notification and carries its id in X-Maie-Task-Id. A client that goes away
+loses nothing: the task runs on and its result stays readable through v1.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+from typing import Any
+
+from aiohttp import web
+
+from maied.api import forms, openai_format, upload
+from maied.api.context import ApiContext, ctx_of, identity_of
+from maied.api.openai_request import parse_audio_form
+from maied.api.routes_tasks import _admission, _probe, new_task_id, submit_task, template_exists
+from maied.domain import TaskKind, TaskStatus
+from maied.errors import ShuttingDown
+from maied.store import NewTask, TaskRecord
+
+TASK_HEADER = "X-Maie-Task-Id"
+CLIENT_FAILURES = frozenset({"AUDIO_DECODE_ERROR", "AUDIO_TOO_SHORT", "AUDIO_TOO_LONG"})
+routes = web.RouteTableDef()
+
+
+@routes.post("/v1/audio/transcriptions")
+async def transcriptions(request: web.Request) -> web.StreamResponse:
+    return await _audio(request, translate=False)
+
+
+@routes.post("/v1/audio/translations")
+async def translations(request: web.Request) -> web.StreamResponse:
+    return await _audio(request, translate=True)
+
+
+async def _audio(request: web.Request, *, translate: bool) -> web.StreamResponse:
+    ctx = ctx_of(request)
+    record, answer = await _queue(request, ctx, translate)
+    if answer.stream:
+        return await _stream(request, ctx, record)
+    try:
+        done = await await_end(ctx, record)
+    except ShuttingDown as exc:
+        error = openai_format.error_body(exc.status, exc.code, exc.message)
+        return web.json_response(error, status=exc.status, headers={TASK_HEADER: record.id, "x-should-retry": "false"})
+    if done.status != TaskStatus.COMPLETE or done.results is None:
+        return failure_response(done)
+    body, ctype = openai_format.render(answer, done.results, _duration(done))
+    return web.Response(text=body, content_type=ctype, charset="utf-8", headers={TASK_HEADER: done.id})
+
+
+async def _queue(request: web.Request, ctx: ApiContext,
+                 translate: bool) -> tuple[TaskRecord, openai_format.Answer]:
+    """Receive the upload and queue it as a task, exactly as POST /v1/process does."""
+    who = identity_of(request)
+    _admission(ctx)
+    task_id = new_task_id()
+    task_dir = ctx.settings.audio_dir / task_id
+    try:
+        received = await upload.receive_upload(request, task_dir, ctx.settings.max_file_bytes)
+        task_request, answer = parse_audio_form(forms.form_fields_to_dict(received.fields), ctx.settings,
+                                                translate=translate, filename=received.filename)
+        forms.check_feasible(task_request, ctx.settings, audio=True,
+                             template_exists=lambda t: template_exists(ctx, t))
+        assert received.path is not None
+        duration = await asyncio.to_thread(_probe, received.path)
+        task = NewTask(id=task_id, kind=TaskKind.AUDIO, owner=who.owner, request=task_request,
+                       audio_path=str(received.path), input_duration=duration)
+        return submit_task(ctx, task), answer
+    except BaseException:
+        upload.discard(task_dir)
+        raise
+
+
+async def await_end(ctx: ApiContext, record: TaskRecord) -> TaskRecord:
+    """The task once it is COMPLETE, FAILED or CANCELLED, woken by the store's change notification;
+    503 when the daemon begins to stop first (the task stays queued and runs after the restart)."""
+    while True:
+        event = ctx.changes.event_for(record.id)  # before the read, so that no change is missed
+        record = ctx.store.require(record.id)
+        if record.status.is_terminal:
+            return record
+        stopping = ctx.facts.stopping
+        if stopping is not None and stopping.is_set():
+            raise ShuttingDown(f"maied is stopping; task {record.id} stays queued: read its result with "
+                               f"GET /v1/status/{record.id}", details={"task_id": record.id})
+        await _first_of(event, stopping)
+
+
+async def _first_of(event: asyncio.Event, stopping: asyncio.Event | None) -> None:
+    waits = [asyncio.ensure_future(event.wait())]
+    if stopping is not None:
+        waits.append(asyncio.ensure_future(stopping.wait()))
+    try:
+        await asyncio.wait(waits, return_when=asyncio.FIRST_COMPLETED)
+    finally:
+        for waiting in waits:
+            waiting.cancel()
+
+
+def _duration(record: TaskRecord) -> float | None:
+    value = record.metrics.get("input_duration_seconds") if record.metrics else None
+    return float(value) if isinstance(value, int | float) else record.input_duration
+
+
+def failure_body(record: TaskRecord) -> tuple[int, dict[str, Any]]:
+    """A task that ended without a transcript, in OpenAI's error shape (the status says whose fault)."""
+    if record.status == TaskStatus.CANCELLED:
+        status, code, message = 409, "TASK_CANCELLED", f"task {record.id} was cancelled"
+    else:
+        code = record.error_code or "ASR_PROCESSING_ERROR"
+        status, message = (400 if code in CLIENT_FAILURES else 500), record.error or code
+    return status, openai_format.error_body(status, code, message)
+
+
+def failure_response(record: TaskRecord) -> web.Response:
+    status, body = failure_body(record)
+    # Resubmitting the same audio gives the same end: the OpenAI SDKs do not retry with this header.
+    return web.json_response(body, status=status, headers={TASK_HEADER: record.id, "x-should-retry": "false"})
+
+
+async def _stream(request: web.Request, ctx: ApiContext, record: TaskRecord) -> web.StreamResponse:
+    """Server-sent events: `transcript.text.delta` per segment, then `transcript.text.done`. The headers
+    (with the task id) go out at once; the events when the task has ended."""
+    response = web.StreamResponse(headers={"Content-Type": "text/event-stream", "Cache-Control": "no-cache",
+                                           TASK_HEADER: record.id})
+    await response.prepare(request)
+    try:
+        done = await await_end(ctx, record)
+    except ShuttingDown as exc:
+        events = [openai_format.error_body(exc.status, exc.code, exc.message)]
+    else:
+        if done.status == TaskStatus.COMPLETE and done.results is not None:
+            events = openai_format.stream_events(done.results, _duration(done))
+        else:
+            events = [failure_body(done)[1]]
+    with contextlib.suppress(ConnectionError):  # the client left: the task and its result stay
+        for event in events:
+            await response.write(f"data: {json.dumps(event, ensure_ascii=False)}\n\n".encode())
+        await response.write_eof()
+    return response
