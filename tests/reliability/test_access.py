@@ -120,12 +120,14 @@ def test_the_api_key_guards_every_tcp_route_but_health() -> None:
         with httpx.Client(base_url=f"http://127.0.0.1:{port}", timeout=10) as c:
             assert c.get("/health").status_code == 200
             for headers in [{}, {"X-API-Key": ""}, {"X-API-Key": "k" * 39}, {"X-API-Key": "k" * 39 + "K"},
-                            {"X-API-Key": key + "k"}, {"Authorization": f"Bearer {key}"}]:
+                            {"X-API-Key": key + "k"}, {"Authorization": f"Bearer {key}k"},
+                            {"Authorization": f"Basic {key}"}, {"Authorization": key}]:
                 for path in ["/v1/tasks", "/metrics", "/openapi.json", "/v1/models", "/v1/status/x"]:
                     r = c.get(path, headers=headers)
                     assert (r.status_code, r.json()["error"]["code"]) == (401, "UNAUTHORIZED"), (headers, path)
             assert c.get("/v1/tasks", params={"api_key": key}).status_code == 401, "no key in the query"
             assert c.get("/v1/tasks", headers={"X-API-Key": key}).status_code == 200
+            assert c.get("/v1/tasks", headers={"Authorization": f"Bearer {key}"}).status_code == 200, "OpenAI's SDKs"
         with daemon.client() as c:
             assert c.get("/v1/tasks").status_code == 200, "the socket needs no key by default"
 
