@@ -46,6 +46,15 @@ class ASROptions:
             segment_detail=request.segment_detail,
         )
 
+    def task_choices(self) -> dict[str, Any]:
+        """What this task chose beyond the backend's defaults, for `versions.asr_backend.decoding`."""
+        choices: dict[str, Any] = {"task": self.task}
+        if self.temperature:
+            choices["temperature"] = [self.temperature]
+        if self.prompt:
+            choices["initial_prompt"] = self.prompt
+        return choices
+
 
 @dataclass
 class ASRResult:

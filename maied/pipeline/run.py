@@ -138,7 +138,10 @@ def _transcribe(run: _Run, audio: np.ndarray | None) -> None:
     else:
         result = backend.transcribe(audio, options)
     seconds = time.monotonic() - started
-    _record_asr(run, backend.describe(), result, seconds, duration)
+    described = backend.describe()
+    if described.get("name") == "whisper":  # the choices only Whisper honours: task, temperature, prompt
+        described["decoding"] = {**(described.get("decoding") or {}), **options.task_choices()}
+    _record_asr(run, described, result, seconds, duration)
 
 
 def _record_asr(run: _Run, described: dict[str, Any], result: Any, seconds: float, duration: float) -> None:

@@ -110,9 +110,12 @@ def test_translation_to_english(served: tuple[Daemon, int], tmp_path: Path) -> N
     wav = speak_wav(SPANISH_TEXT, tmp_path / "es.wav", voice="es", words_per_minute=140)
     with open(wav, "rb") as fh, warnings.catch_warnings():
         warnings.simplefilter("ignore", DeprecationWarning)  # the SDK marks translations deprecated
-        out = tcp_client(served[1]).audio.translations.create(model="whisper-1", file=fh,
-                                                              response_format="verbose_json")
+        raw = tcp_client(served[1]).audio.translations.with_raw_response.create(
+            model="whisper-1", file=fh, response_format="verbose_json", prompt="Good morning.")
+    out = raw.parse()
     assert (out.task, out.language) == ("translate", "spanish")
+    decoding = served[0].status(raw.headers["X-Maie-Task-Id"])["versions"]["asr_backend"]["decoding"]
+    assert (decoding["task"], decoding["initial_prompt"]) == ("translate", "Good morning.")
     assert "good morning" in out.text.lower() and "park" in out.text.lower(), out.text
 
 
