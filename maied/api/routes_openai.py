@@ -23,6 +23,7 @@ from maied.errors import ShuttingDown
 from maied.store import NewTask, TaskRecord
 
 TASK_HEADER = "X-Maie-Task-Id"
+HEARTBEAT_SECONDS = 15.0
 CLIENT_FAILURES = frozenset({"AUDIO_DECODE_ERROR", "AUDIO_TOO_SHORT", "AUDIO_TOO_LONG"})
 routes = web.RouteTableDef()
 
@@ -129,6 +130,7 @@ async def _stream(request: web.Request, ctx: ApiContext, record: TaskRecord) -> 
     response = web.StreamResponse(headers={"Content-Type": "text/event-stream", "Cache-Control": "no-cache",
                                            TASK_HEADER: record.id})
     await response.prepare(request)
+    beat = asyncio.ensure_future(_heartbeat(response))
     try:
         done = await await_end(ctx, record)
     except ShuttingDown as exc:
@@ -138,8 +140,19 @@ async def _stream(request: web.Request, ctx: ApiContext, record: TaskRecord) -> 
             events = openai_format.stream_events(done.results, _duration(done))
         else:
             events = [failure_body(done)[1]]
+    finally:
+        beat.cancel()
     with contextlib.suppress(ConnectionError):  # the client left: the task and its result stay
         for event in events:
             await response.write(f"data: {json.dumps(event, ensure_ascii=False)}\n\n".encode())
         await response.write_eof()
     return response
+
+
+async def _heartbeat(response: web.StreamResponse) -> None:
+    """An SSE comment every HEARTBEAT_SECONDS while the task runs, so that no client or proxy read timeout
+    ends a long wait (clients ignore comments)."""
+    with contextlib.suppress(ConnectionError):
+        while True:
+            await asyncio.sleep(HEARTBEAT_SECONDS)
+            await response.write(b": waiting for the task\n\n")
