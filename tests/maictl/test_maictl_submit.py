@@ -157,6 +157,15 @@ def test_wait_shows_the_tasks_warnings_on_stderr(stub: StubDaemon, maictl, wav: 
     assert "maictl: warning: NO_SPEECH: no speech was found" in result.stderr.splitlines()
 
 
+def test_wait_json_shows_the_warnings_on_stderr_too(stub: StubDaemon, maictl, wav: Path) -> None:
+    stub.next_script = [status_doc("t1", "COMPLETE", results={"raw_transcript": "hello"},
+                                   warnings=[{"code": "EMBEDDED_MODEL", "message": "a small model"}])]
+    result = maictl("submit", str(wav), "--wait", "--json")
+    assert result.exit_code == 0
+    assert json.loads(result.stdout)["results"]["raw_transcript"] == "hello"
+    assert "maictl: warning: EMBEDDED_MODEL: a small model" in result.stderr.splitlines()
+
+
 def test_wait_rides_out_a_daemon_restart(stub: StubDaemon) -> None:
     """A 503 (shutting down) and a dropped connection during the long-poll are retried, not fatal."""
     task_id = stub.add_task()
