@@ -24,6 +24,8 @@ class ASROptions:
     vocabulary: list[str] = field(default_factory=list)
     enable_vad: bool = True
     vad_threshold: float | None = None
+    expected_languages: tuple[str, ...] = ()
+    """When `language` is None: the languages detection is held to (see maied.asr.language)."""
 
     @classmethod
     def for_task(cls, request: TaskRequest, settings: Settings, word_timestamps: bool = False) -> ASROptions:
@@ -35,6 +37,7 @@ class ASROptions:
             vocabulary=[v.strip() for v in request.vocabulary if v and v.strip()],
             enable_vad=True if request.enable_vad is None else request.enable_vad,
             vad_threshold=request.vad_threshold,
+            expected_languages=settings.expected_languages,
         )
 
 

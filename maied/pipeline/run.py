@@ -151,6 +151,7 @@ def _record_asr(run: _Run, described: dict[str, Any], result: Any, seconds: floa
     results["language"] = result.language
     metrics = run.out.metrics
     metrics.update(result.metrics)
+    metrics["language_probability"] = result.language_probability
     metrics["asr_seconds"] = round(seconds, 3)
     metrics["asr_rtf"] = round(seconds / duration, 4) if duration else None
     metrics["asr_confidence_avg"] = result.confidence_avg
