@@ -185,6 +185,28 @@ def submit_text(ctx: click.Context, file: Any, features: list[str], template_id:
         finish_submission(client, accepted, wait, as_json)
 
 
+@cli.command()
+@click.argument("task_id", metavar="ID")
+@features_option
+@template_option
+@wait_option
+@json_option
+@click.pass_context
+def summarize(ctx: click.Context, task_id: str, features: list[str], template_id: str | None, wait: bool,
+              as_json: bool) -> None:
+    """Summarize a finished or failed task again, without redoing its ASR.
+
+    A new task runs the LLM stages only on the stored transcript of task ID
+    (POST /v1/tasks/{id}/summarize), e.g. with another template, or after its summary failed.
+    Prints the new task's id; with --wait, its summary.
+    """
+    features = features or ["summary"]
+    require_template(features, template_id)
+    with open_client(ctx) as client:
+        accepted = client.summarize(task_id, template_id, features)
+        finish_submission(client, accepted, wait, as_json)
+
+
 def finish_submission(client: MaiedClient, accepted: dict[str, Any], wait: bool, as_json: bool) -> None:
     task_id = str(accepted.get("task_id"))
     if not wait:

@@ -60,6 +60,8 @@ class TaskRequest:
     enable_diarization: bool = False
     vocabulary: list[str] = field(default_factory=list)
     filename: str | None = None
+    source_task_id: str | None = None
+    """POST /v1/tasks/{id}/summarize: the task whose stored transcript this text task summarises."""
 
     def wants_llm(self) -> bool:
         return any(f in LLM_FEATURES for f in self.features)

@@ -139,6 +139,7 @@ class StubDaemon:
         r.add_get("/v1/status/{id}", self.status)
         r.add_get("/v1/tasks", self.list_tasks)
         r.add_post("/v1/tasks/{id}/cancel", self.cancel)
+        r.add_post("/v1/tasks/{id}/summarize", self.summarize)
         r.add_delete("/v1/tasks/{id}", self.delete)
         r.add_get("/v1/tasks/{id}/transcript.{fmt}", self.transcript)
         return app
@@ -201,6 +202,14 @@ class StubDaemon:
     async def process_text(self, request: web.Request) -> web.Response:
         body = await request.json()
         self.texts.append(body)
+        task_id = self.add_task(self.next_script)
+        return web.json_response({"task_id": task_id, "status": "PENDING"}, status=202)
+
+    async def summarize(self, request: web.Request) -> web.Response:
+        source = request.match_info["id"]
+        if source not in self.tasks:
+            return error(404, "TASK_NOT_FOUND", f"no task {source}")
+        self.texts.append({"source": source, **await request.json()})
         task_id = self.add_task(self.next_script)
         return web.json_response({"task_id": task_id, "status": "PENDING"}, status=202)
 
