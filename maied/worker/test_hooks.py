@@ -3,7 +3,8 @@ child runs with MAIE_TEST_HOOKS=1, which nothing but the test suite sets. The ac
 uploaded file's name: `crash-*` (SIGKILL itself), `hang-*` (never returns), `slow<seconds>-*`, and
 `fake-*` / `fake<seconds>-*`: the real decode, then a fake ASR stage that takes <seconds> (default 0.05)
 and answers a transcript naming the task (the chaos tests run hundreds of tasks with it). After the real
-ASR: `llmfail-*` fails the LLM stage (LLM_PROCESSING_ERROR), `llmcrash-*` SIGKILLs the child in it.
+ASR: `llmfail-*` fails the LLM stage (LLM_PROCESSING_ERROR), `llmcrash-*` SIGKILLs the child in it,
+`llmhang-*` never returns from it.
 """
 
 from __future__ import annotations
@@ -21,7 +22,7 @@ FAKE_RE = re.compile(r"(?:^|-)fake(\d+(?:\.\d+)?)?-")
 DEFAULT_FAKE_SECONDS = 0.05
 _installed = threading.Lock()
 _state: dict[str, bool] = {"fake": False, "llm": False}
-LLM_FAULTS = ("llmfail-", "llmcrash-")
+LLM_FAULTS = ("llmfail-", "llmcrash-", "llmhang-")
 
 
 def task_hook(task: TaskInput) -> None:
@@ -89,7 +90,7 @@ def _fake_asr(run: Any, seconds: float) -> None:
 
 
 def _install_llm_faults() -> None:
-    """Wrap the pipeline's LLM stage once: `llmfail-*` files fail in it, `llmcrash-*` kill the child in it."""
+    """Wrap the pipeline's LLM stage once for the LLM_FAULTS file names; other files take the real stage."""
     import maied.pipeline.run as pipeline_run
     from maied.domain import TaskStatus
     from maied.errors import LLMProcessingError
@@ -107,6 +108,8 @@ def _install_llm_faults() -> None:
             run.report(TaskStatus.PROCESSING_LLM, None)
             if name.startswith("llmcrash-"):
                 os.kill(os.getpid(), signal.SIGKILL)
+            if name.startswith("llmhang-"):
+                threading.Event().wait()
             raise LLMProcessingError("the summary did not match the template's schema (test hook)")
 
         pipeline_run._llm = llm  # type: ignore[assignment]

@@ -83,6 +83,27 @@ def test_worker_crash_after_asr_keeps_the_transcript_and_never_redoes_the_asr(
     assert_maictl_result(llm_daemon, task_id, "WORKER_CRASHED")
 
 
+def test_daemon_killed_in_the_llm_stage_resumes_there_after_its_restart(
+        models_dir: Path, english_wav: Path, tmp_path: Path) -> None:
+    """kill -9 of the daemon while the LLM stage runs (models together, the default on a CPU host): after the
+    restart the task goes on at its LLM stage with the stored ASR part and completes with the real LLM."""
+    skip_unless_required("cpu", backend_missing("cpu"))
+    wav = copy_as(english_wav, tmp_path, "llmhang-meeting.wav")
+    with running_daemon(MODELS_DIR=str(models_dir), LLM_BACKEND="cpu", MAIE_TEST_HOOKS="1") as daemon:
+        task_id = daemon.submit(wav, **SUMMARY).json()["task_id"]
+        assert daemon.wait_for(task_id, {"PROCESSING_LLM"} | TERMINAL)["status"] == "PROCESSING_LLM"
+        daemon.kill9()
+        daemon.env.update(MAIE_TEST_HOOKS="0")
+        daemon.start()
+        body = daemon.wait_for(task_id, TERMINAL, timeout=600)
+        events = log_events(daemon)
+    assert body["status"] == "COMPLETE" and body["results"]["summary"], body
+    assert "fox" in body["results"]["raw_transcript"].lower() and body["metrics"]["asr_seconds"] > 0
+    restarted = max(i for i, e in enumerate(events) if e.get("msg") == "maied ready")
+    after = [e["status"] for e in events[restarted:] if e.get("task_id") == task_id and e.get("event") == "task_status"]
+    assert "PROCESSING_ASR" not in after and after[-1] == "COMPLETE", after
+
+
 def log_events(daemon: Daemon) -> list[dict[str, Any]]:
     lines = (daemon.state / "logs" / "maied.log").read_text().splitlines()
     return [json.loads(line) for line in lines if line.startswith("{")]
