@@ -94,6 +94,12 @@ class Conflict(MaieError):
     code, status = "CONFLICT", 409
 
 
+class NoTranscript(MaieError):
+    """POST /v1/tasks/{id}/summarize of a task that ended without a transcript."""
+
+    code, status = "NO_TRANSCRIPT", 409
+
+
 class ResultExpired(MaieError):
     code, status = "RESULT_EXPIRED", 410
 

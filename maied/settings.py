@@ -98,6 +98,12 @@ class Settings(BaseSettings):
     """CTranslate2 compute type; auto = int8 on CPU, float16 on CUDA."""
     WHISPER_LANGUAGE: str = ""
     """Language code for Whisper; empty = detect. A task's language wins."""
+    EXPECTED_LANGUAGES: str = ""
+    """Comma list of the languages recordings are expected in, e.g. `vi,en`; empty = any. When a task gives no
+    language (nor WHISPER_LANGUAGE) and Whisper's detection is unsure (probability below 0.5) or picks a
+    language outside the list, the likeliest language of the list is used: results.language says which,
+    metrics.language_detected / language_detected_probability what was detected, with a LANGUAGE_FALLBACK
+    warning."""
     WHISPER_PUNCTUATES: bool | None = None
     """Whether the Whisper model writes punctuation and capitals; empty = yes (Whisper does). Set false for a
     fine-tune that writes bare lowercase text, so that clean_transcript runs the LLM enhancement on it."""
@@ -175,6 +181,19 @@ class Settings(BaseSettings):
     @classmethod
     def _empty_is_unset(cls, value: Any) -> Any:
         return None if isinstance(value, str) and value.strip() == "" else value
+
+    @field_validator("EXPECTED_LANGUAGES")
+    @classmethod
+    def _language_list(cls, value: str) -> str:
+        codes = [c.strip().lower() for c in value.split(",") if c.strip()]
+        bad = [c for c in codes if not c.isascii() or not c.isalpha() or not 2 <= len(c) <= 3]
+        if bad:
+            raise ValueError(f"expected language codes like vi,en; not {', '.join(bad)}")
+        return ",".join(dict.fromkeys(codes))
+
+    @property
+    def expected_languages(self) -> tuple[str, ...]:
+        return tuple(c for c in self.EXPECTED_LANGUAGES.split(",") if c)
 
     @model_validator(mode="after")
     def _check_tcp_key(self) -> Settings:

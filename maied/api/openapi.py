@@ -41,7 +41,11 @@ def _schemas() -> dict[str, Any]:
             "submitted_at": nullable_str, "started_at": nullable_str, "completed_at": nullable_str,
             "queue_position": {"type": ["integer", "null"]},
             "versions": {"type": ["object", "null"]}, "metrics": {"type": ["object", "null"]},
-            "results": {"type": ["object", "null"]},
+            "results": {"type": ["object", "null"],
+                        "description": "COMPLETE: every result; FAILED: what the stages before the failure "
+                                       "produced (raw_transcript, segments, language), else null"},
+            "source_task_id": {"type": ["string", "null"],
+                               "description": "the task whose transcript a summarize task reads"},
         }},
         "TaskList": {"type": "object", "required": ["tasks"], "properties": {
             "tasks": {"type": "array", "items": {"type": "object"}}, "next_cursor": nullable_str}},
@@ -67,6 +71,11 @@ def _schemas() -> dict[str, Any]:
             "language": {"type": "string"}, "enable_vad": {"type": "boolean"},
             "vad_threshold": {"type": "number", "minimum": 0, "maximum": 1},
             "enable_diarization": {"type": "boolean"}, "vocabulary": {"type": "string"},
+        }},
+        "Summarize": {"type": "object", "properties": {
+            "template_id": {"type": "string", "description": "required with the summary feature (the default)"},
+            "features": {"type": "array", "items": {"type": "string", "enum": [f.value for f in Feature]},
+                         "description": "default [\"summary\"]"},
         }},
         "ProcessText": {"type": "object", "required": ["text"], "properties": {
             "text": {"type": "string", "minLength": 1},
@@ -113,6 +122,13 @@ def _task_paths() -> dict[str, Any]:
             "summary": "Delete a finished task with its audio and results", "operationId": "delete",
             "parameters": [_ID],
             "responses": {"200": _json({"type": "object"}, "deleted"), **_errors(401, 404, 409)},
+        }},
+        "/v1/tasks/{task_id}/summarize": {"post": {
+            "summary": "Run the LLM part again on a finished or failed task's stored transcript (a new text task)",
+            "operationId": "summarize", "parameters": [_ID],
+            "requestBody": {"required": True, "content": {"application/json": {"schema": _ref("Summarize")}}},
+            "responses": {"202": _json(_ref("Accepted"), "queued"),
+                          **_errors(400, 401, 404, 409, 410, 422, 429, 503, 507)},
         }},
         "/v1/tasks/{task_id}/transcript.{fmt}": {"get": {
             "summary": "The transcript as txt, srt, vtt or json", "operationId": "transcript",

@@ -18,6 +18,7 @@ from maied.domain import TaskKind, TaskStatus
 from maied.errors import (
     DiskFull,
     InvalidRequest,
+    NoTranscript,
     QueueFull,
     ResultExpired,
     ShuttingDown,
@@ -115,14 +116,18 @@ def _probe(path: Any) -> float | None:
     return info.duration
 
 
+async def _json_body(request: web.Request, shape: str) -> Any:
+    try:
+        return await request.json()
+    except (json.JSONDecodeError, UnicodeDecodeError):
+        raise InvalidRequest(f"the body must be JSON: {shape}") from None
+
+
 @routes.post("/v1/process_text")
 async def process_text(request: web.Request) -> web.Response:
     ctx, who = ctx_of(request), identity_of(request)
     _admission(ctx)
-    try:
-        body = await request.json()
-    except (json.JSONDecodeError, UnicodeDecodeError):
-        raise InvalidRequest("the body must be JSON: {\"text\", \"features\", \"template_id\"}") from None
+    body = await _json_body(request, '{"text", "features", "template_id"}')
     fields = forms.json_body_fields(body)
     text = body.get("text")
     if not isinstance(text, str) or not text.strip():
@@ -133,6 +138,38 @@ async def process_text(request: web.Request) -> web.Response:
     forms.check_feasible(task_request, ctx.settings, audio=False, template_exists=lambda t: template_exists(ctx, t))
     task = NewTask(id=new_task_id(), kind=TaskKind.TEXT, owner=who.owner, request=task_request, input_text=text)
     return _submit(ctx, task)
+
+
+@routes.post("/v1/tasks/{task_id}/summarize")
+async def summarize(request: web.Request) -> web.Response:
+    """A new text task: the LLM part alone, on the stored transcript of a finished or failed task."""
+    ctx, who = ctx_of(request), identity_of(request)
+    source = ctx.owned_task(request.match_info["task_id"], who)
+    _admission(ctx)
+    body = await _json_body(request, '{"template_id", "features"}')
+    fields = forms.json_body_fields({k: v for k, v in body.items() if k in ("template_id", "features")}
+                                    if isinstance(body, dict) else body)
+    task_request = forms.build_request({"features": ["summary"], **fields}, audio=False)
+    text = _stored_transcript(_readable(ctx, source))
+    task_request.language = (source.results or {}).get("language") or source.request.language
+    task_request.vocabulary = source.request.vocabulary
+    task_request.source_task_id = source.id
+    forms.check_feasible(task_request, ctx.settings, audio=False, template_exists=lambda t: template_exists(ctx, t))
+    task = NewTask(id=new_task_id(), kind=TaskKind.TEXT, owner=who.owner, request=task_request, input_text=text)
+    return _submit(ctx, task)
+
+
+def _stored_transcript(record: TaskRecord) -> str:
+    """The text a summary of `record` reads: its cleaned transcript when it has one, else the raw one (a
+    text task's own text); 409 while it runs or when it ended without one."""
+    if not record.status.is_terminal:
+        raise TaskNotFinished(f"task {record.id} is {record.status.value}: summarize it once it has ended")
+    results = record.results or {}
+    text = record.input_text if record.kind == TaskKind.TEXT else (
+        results.get("clean_transcript") or results.get("raw_transcript"))
+    if not text or not str(text).strip():
+        raise NoTranscript(f"task {record.id} ended {record.status.value} without a transcript to summarize")
+    return str(text)
 
 
 def _readable(ctx: ApiContext, record: TaskRecord) -> TaskRecord:
@@ -220,9 +257,7 @@ async def delete(request: web.Request) -> web.Response:
 async def transcript(request: web.Request) -> web.Response:
     ctx, who = ctx_of(request), identity_of(request)
     record = _readable(ctx, ctx.owned_task(request.match_info["task_id"], who))
-    if record.status != TaskStatus.COMPLETE or record.results is None:
-        raise TaskNotFinished(f"task {record.id} is {record.status.value}: it has no transcript")
-    results, fmt = record.results, request.match_info["fmt"]
+    results, fmt = _transcript_results(record), request.match_info["fmt"]
     segments = results.get("segments") or []
     if fmt == "json":
         return web.json_response({"task_id": record.id, "language": results.get("language"),
@@ -232,3 +267,13 @@ async def transcript(request: web.Request) -> web.Response:
             "vtt": lambda: subtitles.to_vtt(segments)}[fmt]()
     ctype = {"txt": "text/plain", "srt": "application/x-subrip", "vtt": "text/vtt"}[fmt]
     return web.Response(text=body, content_type=ctype, charset="utf-8")
+
+
+def _transcript_results(record: TaskRecord) -> dict[str, Any]:
+    """The results holding the transcript: a complete task's, or a failed one's kept ASR part; else 409."""
+    results = record.results
+    if record.status == TaskStatus.COMPLETE and results is not None:
+        return results
+    if record.status == TaskStatus.FAILED and results and "raw_transcript" in results:
+        return results
+    raise TaskNotFinished(f"task {record.id} is {record.status.value}: it has no transcript")

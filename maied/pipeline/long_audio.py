@@ -80,6 +80,7 @@ class WindowedResult:
         self.segments.extend(shift_segment(s, shift) for s in part.segments)
         if self.language is None:
             self.language, self.language_probability = part.language, part.language_probability
+            self.metrics.update({k: v for k, v in part.metrics.items() if k.startswith("language_")})
         self.samples += audio_samples
         coverage = part.metrics.get("vad_coverage")
         if isinstance(coverage, (int, float)):

@@ -44,6 +44,10 @@ def _marks(values: tuple[str, ...]) -> str:
     return ",".join("?" for _ in values)
 
 
+def _dumps(value: Any) -> str | None:
+    return None if value is None else json.dumps(value)
+
+
 class TaskStore:
     def __init__(self, path: Path, *, clock: Callable[[], float] = time.time):
         self.path = Path(path)
@@ -181,6 +185,14 @@ class TaskStore:
             self._notify(task_id, TaskStatus.PROCESSING_ASR)
         return bool(cur.rowcount)
 
+    def keep_asr_output(self, task_id: str, asr_output: dict[str, Any]) -> bool:
+        """Keep a running task's ASR part while it goes on to its LLM stage: a failure keeps its transcript
+        (see `fail`), a crash or restart requeues it to the LLM part only."""
+        with self._write() as c:
+            cur = c.execute(f"UPDATE tasks SET asr_output = ? WHERE id = ? AND status IN ({_marks(_RUNNING)})",
+                            (json.dumps(asr_output), task_id, *_RUNNING))
+        return bool(cur.rowcount)
+
     def set_stage(self, task_id: str, status: TaskStatus, *, input_duration: float | None = None) -> bool:
         """Record the stage a running task reached; False when it is no longer running."""
         with self._write() as c:
@@ -204,11 +216,27 @@ class TaskStore:
 
     def fail(self, task_id: str, code: str, message: str, *, stage: str | None = None,
              warnings: list[dict[str, str]] | None = None) -> bool:
+        """FAILED with `code`; what the ASR part produced (transcript, segments, language, its metrics,
+        versions and warnings) is kept as the task's results. (Only the supervisor writes asr_output, and it
+        is the caller: the read below cannot race with a write of it.)"""
+        kept = self._kept_asr_output(task_id)
+        if warnings is not None or kept["warnings"]:
+            warnings = [*kept["warnings"], *(warnings or [])]
         return self._finish(
             task_id, TaskStatus.FAILED,
-            "error_code = ?, error = ?, stage = coalesce(?, stage), warnings = coalesce(?, warnings)",
-            (code, message, stage, json.dumps(warnings) if warnings is not None else None),
+            "error_code = ?, error = ?, stage = coalesce(?, stage), warnings = coalesce(?, warnings),"
+            " results = coalesce(?, results), metrics = coalesce(?, metrics), versions = coalesce(?, versions)",
+            (code, message, stage, _dumps(warnings), _dumps(kept["results"]), _dumps(kept["metrics"]),
+             _dumps(kept["versions"])),
         )
+
+    def _kept_asr_output(self, task_id: str) -> dict[str, Any]:
+        """The stored ASR part's output ({results, metrics, versions, warnings}; None/[] when there is none)."""
+        row = self.conn.execute("SELECT asr_output FROM tasks WHERE id = ?", (task_id,)).fetchone()
+        part = json.loads(row[0]) if row is not None and row[0] else {}
+        output = part.get("output") or {}
+        return {"results": output.get("results") or None, "metrics": output.get("metrics") or None,
+                "versions": output.get("versions") or None, "warnings": list(output.get("warnings") or [])}
 
     def mark_cancelled(self, task_id: str) -> bool:
         return self._finish(task_id, TaskStatus.CANCELLED, "error_code = NULL", ())

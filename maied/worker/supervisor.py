@@ -315,6 +315,8 @@ class Supervisor:
         elif kind == "asr_done":  # swap: the LLM part runs later, in the child that holds the LLM
             self.store.save_asr_output(task_id, message["asr_output"])
             return True
+        elif kind == "asr_part":  # kept before the LLM stage: a failure or crash there loses no transcript
+            self.store.keep_asr_output(task_id, message["asr_output"])
         elif kind == "failed":
             self.store.fail(task_id, message["code"], message["message"], stage=message.get("stage"))
             return True

@@ -60,7 +60,7 @@ def test_api_conforms_to_its_openapi(fuzzed_daemon: tuple[Daemon, str]) -> None:
     """Each operation in turn (schemathesis' pytest loader does not run under pytest 9: driven by hand)."""
     daemon, base_url = fuzzed_daemon
     operations = _operations(daemon)
-    assert len(operations) == 19, "every route is described (tests/api/test_openapi_coverage.py)"
+    assert len(operations) == 20, "every route is described (tests/api/test_openapi_coverage.py)"
     for operation in operations:
 
         @given(case=operation.as_strategy())

@@ -106,3 +106,46 @@ def test_version_1_database_is_migrated_in_place(tmp_path: Path) -> None:
         assert store.claim_next("asr").id == "old"
     finally:
         store.close()
+
+
+def test_asr_part_kept_before_the_llm_stage_survives_its_failure(store: TaskStore) -> None:
+    """A task run whole keeps its ASR part before its LLM stage: a failure there keeps the transcript,
+    with the failure beside it."""
+    part = {"output": {"results": {"raw_transcript": "hello", "segments": [{"start": 0, "end": 1, "text": "hello"}],
+                                   "language": "en"}, "metrics": {"asr_seconds": 0.5},
+                       "versions": {"asr_backend": {"name": "whisper"}},
+                       "warnings": [{"code": "EMBEDDED_MODEL", "message": "m"}]},
+            "text": "hello", "asr_punctuates": True, "elapsed": 1.0}
+    store.submit(audio("a1"))
+    store.claim_next()
+    store.set_stage("a1", TaskStatus.PROCESSING_ASR)
+    assert store.keep_asr_output("a1", part)
+    assert store.require("a1").status == TaskStatus.PROCESSING_ASR  # still running, not waiting
+    store.set_stage("a1", TaskStatus.PROCESSING_LLM)
+    assert store.fail("a1", "LLM_PROCESSING_ERROR", "bad summary", stage="PROCESSING_LLM")
+    failed = store.require("a1")
+    assert (failed.status, failed.error_code, failed.stage) == (TaskStatus.FAILED, "LLM_PROCESSING_ERROR",
+                                                                "PROCESSING_LLM")
+    assert failed.results == part["output"]["results"] and failed.metrics == {"asr_seconds": 0.5}
+    assert failed.versions == {"asr_backend": {"name": "whisper"}}
+    assert failed.warnings == [{"code": "EMBEDDED_MODEL", "message": "m"}] and failed.asr_output is None
+
+
+def test_crash_after_the_kept_asr_part_requeues_the_llm_part_only(store: TaskStore) -> None:
+    store.submit(audio("a1"))
+    store.claim_next()
+    store.keep_asr_output("a1", PART)
+    assert store.requeue_after_crash("a1", max_attempts=2, reason="killed") == TaskStatus.PENDING
+    assert store.waiting_work() == {"asr": 0, "llm": 1}
+    again = store.claim_next()
+    assert again.status == TaskStatus.PROCESSING_LLM and again.asr_output == PART
+    assert store.requeue_after_crash("a1", max_attempts=2, reason="killed") == TaskStatus.FAILED
+    failed = store.require("a1")
+    assert failed.error_code == "WORKER_CRASHED" and failed.results == {"raw_transcript": "hello"}
+
+
+def test_failure_without_an_asr_part_has_no_results(store: TaskStore) -> None:
+    store.submit(audio("a1"))
+    store.claim_next()
+    assert store.fail("a1", "AUDIO_DECODE_ERROR", "not audio")
+    assert store.require("a1").results is None and store.require("a1").warnings == []
