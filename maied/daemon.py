@@ -98,6 +98,7 @@ class Daemon:
         self.supervisor = Supervisor(self.store, settings, on_status=self._status)
         self.runner: web.AppRunner | None = None
         self.owned_socket: Path | None = None
+        self.supervising: asyncio.Future[None] | None = None
 
     def _status(self, line: str) -> None:
         systemd.notify(f"STATUS={line}")
@@ -118,6 +119,8 @@ class Daemon:
             shutting_down=self.stopping.is_set,
             model_loads=lambda: dict(self.supervisor.model_loads),
             model_sharing=self.supervisor.sharing.to_dict,
+            store_writable=lambda: self.supervisor.store_error is None,
+            supervisor_alive=self._supervisor_alive,
         )
         ctx = ApiContext(self.settings, self.store, changes, facts, builtin_templates_dir())
         self.runner = web.AppRunner(create_app(ctx), handle_signals=False, access_log=None)
@@ -144,7 +147,7 @@ class Daemon:
         loop = asyncio.get_running_loop()
         for sig in (signal.SIGTERM, signal.SIGINT):
             loop.add_signal_handler(sig, self.stopping.set)
-        worker = asyncio.ensure_future(self.supervisor.run_forever())
+        worker = self.supervising = asyncio.ensure_future(self.supervisor.run_forever())
         helpers = [asyncio.ensure_future(self._watchdog()), asyncio.ensure_future(self._sweep())]
         systemd.notify("READY=1", "STATUS=" + self.supervisor.status_line())
         log.info("maied ready", extra={"event": "ready", "pid": os.getpid()})
@@ -166,13 +169,19 @@ class Daemon:
         self.store.close()
         log.info("maied stopped", extra={"event": "stopped"})
 
+    def _supervisor_alive(self) -> bool:
+        return self.supervising is None or not self.supervising.done() or self.stopping.is_set()
+
     async def _watchdog(self) -> None:
-        """WATCHDOG=1 while the event loop runs and the worker child answers its heartbeat."""
+        """WATCHDOG=1 while the event loop runs, the supervisor runs and the worker child answers its
+        heartbeat (a store that refuses writes is reported by /health; the supervisor retries by itself)."""
         interval = systemd.watchdog_interval()
         if interval is None:
             return
         while True:
-            if self.supervisor.healthy():
+            if not self._supervisor_alive():
+                log.error("the supervisor has stopped: withholding the watchdog ping")
+            elif self.supervisor.healthy():
                 systemd.notify("WATCHDOG=1")
             else:
                 log.error("worker child does not answer its heartbeat: withholding the watchdog ping")

@@ -24,6 +24,9 @@ class DaemonFacts:
     shutting_down: Callable[[], bool] = lambda: False
     model_loads: Callable[[], dict[str, int]] = dict
     model_sharing: Callable[[], dict[str, object]] = dict
+    store_writable: Callable[[], bool] = lambda: True
+    """False while the supervisor cannot write to the store (e.g. the disk is full): /health is unhealthy."""
+    supervisor_alive: Callable[[], bool] = lambda: True
 
 
 @dataclass
@@ -33,6 +36,8 @@ class ApiContext:
     changes: ChangeNotifier
     facts: DaemonFacts = field(default_factory=DaemonFacts)
     builtin_templates: Path | None = None
+    uploads_reserved: int = 0
+    """Bytes the uploads in flight may still write: counted against DISK_THRESHOLD with what is used."""
 
     def owned_task(self, task_id: str, who: Identity) -> TaskRecord:
         """The task if `who` may see it; 404 otherwise (also for tasks of others)."""

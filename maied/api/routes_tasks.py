@@ -35,26 +35,30 @@ def new_task_id() -> str:
     return uuid.uuid4().hex
 
 
-def _admission(ctx: ApiContext) -> None:
-    """Cheap refusals before a byte of the upload is read."""
+def _admission(ctx: ApiContext, reserve: int = 0) -> None:
+    """Cheap refusals before a byte of the upload is read. `reserve`: what this upload may write, counted
+    with the other uploads in flight, so that several at once cannot pass the threshold together."""
     if ctx.facts.shutting_down():
         raise ShuttingDown("maied is shutting down; retry in a moment")
     if ctx.store.pending_count() >= ctx.settings.MAX_QUEUE_DEPTH:
         raise QueueFull(f"the queue is full ({ctx.settings.MAX_QUEUE_DEPTH} tasks waiting)",
                         details={"retry_after": 30})
-    used = disk_used_percent(ctx)
+    used = disk_used_percent(ctx, extra_bytes=reserve)
     if used is not None and used > ctx.settings.DISK_THRESHOLD:
-        raise DiskFull(f"the data disk is {used:.1f}% full (DISK_THRESHOLD {ctx.settings.DISK_THRESHOLD:g}%):"
-                       " uploads are refused until space is freed (maied maintenance clean-all)",
-                       details={"disk_used_percent": round(used, 1)})
+        raise DiskFull(f"the data disk would be {used:.1f}% full with the uploads in flight (DISK_THRESHOLD "
+                       f"{ctx.settings.DISK_THRESHOLD:g}%): uploads are refused until space is freed "
+                       "(maied maintenance clean-all)", details={"disk_used_percent": round(used, 1)})
 
 
-def disk_used_percent(ctx: ApiContext) -> float | None:
-    try:
-        from maied.diskusage import disk_used_percent as used
-    except ImportError:
-        return None
-    return used(ctx.settings.audio_dir if ctx.settings.audio_dir.exists() else ctx.settings.DATA_DIR)
+def disk_used_percent(ctx: ApiContext, extra_bytes: int = 0, *, in_flight: bool = True) -> float | None:
+    """The data disk's use in percent; with `in_flight`, the uploads in flight and `extra_bytes` count as
+    used (what they may still write)."""
+    from maied.diskusage import disk_usage
+
+    usage = disk_usage(ctx.settings.audio_dir if ctx.settings.audio_dir.exists() else ctx.settings.DATA_DIR)
+    usable = usage.used_bytes + usage.available_bytes
+    pending = ctx.uploads_reserved + extra_bytes if in_flight else 0
+    return 100.0 * (usage.used_bytes + pending) / usable if usable else None
 
 
 def template_exists(ctx: ApiContext, template_id: str) -> bool:
@@ -81,9 +85,11 @@ def _submit(ctx: ApiContext, task: NewTask) -> web.Response:
 @routes.post("/v1/process")
 async def process(request: web.Request) -> web.Response:
     ctx, who = ctx_of(request), identity_of(request)
-    _admission(ctx)
+    reserve = min(request.content_length or ctx.settings.max_file_bytes, ctx.settings.max_file_bytes)
+    _admission(ctx, reserve)
     task_id = new_task_id()
     task_dir = ctx.settings.audio_dir / task_id
+    ctx.uploads_reserved += reserve
     try:
         received = await upload.receive_upload(request, task_dir, ctx.settings.max_file_bytes)
         task_request = forms.build_request(forms.form_fields_to_dict(received.fields), audio=True)
@@ -98,6 +104,8 @@ async def process(request: web.Request) -> web.Response:
     except BaseException:
         upload.discard(task_dir)
         raise
+    finally:
+        ctx.uploads_reserved -= reserve
 
 
 def _probe(path: Any) -> float | None:

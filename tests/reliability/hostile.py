@@ -56,10 +56,11 @@ class HealthMonitor:
         started = time.monotonic()
         try:
             answer = client.get("/health")
-            if answer.status_code != 200:
+            state = answer.json().get("status") if answer.status_code in (200, 503) else None
+            if state is None or (answer.status_code == 503) != (state == "unhealthy"):
                 self.failures.append(f"{answer.status_code}: {answer.text[:200]}")
             else:
-                self.statuses.add(str(answer.json().get("status")))
+                self.statuses.add(str(state))
         except httpx.HTTPError as exc:
             self.failures.append(repr(exc))
         self.worst = max(self.worst, time.monotonic() - started)
