@@ -19,6 +19,7 @@ from aiohttp import web
 from maied import systemd
 from maied.api.app import create_app
 from maied.api.changes import ChangeNotifier
+from maied.api.connections import cap_connections, runner_options
 from maied.api.context import ApiContext, DaemonFacts
 from maied.llm.factory import llm_startup_notes
 from maied.logs import TaskEventLogger
@@ -123,8 +124,11 @@ class Daemon:
             supervisor_alive=self._supervisor_alive,
         )
         ctx = ApiContext(self.settings, self.store, changes, facts, builtin_templates_dir())
-        self.runner = web.AppRunner(create_app(ctx), handle_signals=False, access_log=None)
+        self.runner = web.AppRunner(create_app(ctx), handle_signals=False, access_log=None,
+                                    **runner_options(self.settings))
         await self.runner.setup()
+        assert self.runner.server is not None
+        cap_connections(self.runner.server, self.settings.MAX_CONNECTIONS)
         await self._open_sites(self.runner)
 
     async def _open_sites(self, runner: web.AppRunner) -> None:

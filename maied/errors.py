@@ -102,6 +102,10 @@ class FileTooLarge(MaieError):
     code, status = "FILE_TOO_LARGE", 413
 
 
+class RequestTimeout(MaieError):
+    code, status = "REQUEST_TIMEOUT", 408
+
+
 class UnsupportedMedia(MaieError):
     code, status = "UNSUPPORTED_MEDIA", 415
 

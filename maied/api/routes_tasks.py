@@ -12,6 +12,7 @@ from typing import Any
 from aiohttp import web
 
 from maied.api import forms, subtitles, upload
+from maied.api.connections import read_within
 from maied.api.context import ApiContext, ctx_of, identity_of
 from maied.api.views import status_body, summary_body
 from maied.domain import TaskKind, TaskStatus
@@ -122,9 +123,9 @@ async def process_text(request: web.Request) -> web.Response:
     ctx, who = ctx_of(request), identity_of(request)
     _admission(ctx)
     try:
-        body = await request.json()
-    except (json.JSONDecodeError, UnicodeDecodeError):
-        raise InvalidRequest("the body must be JSON: {\"text\", \"features\", \"template_id\"}") from None
+        body = json.loads(await read_within(request.text()))
+    except (json.JSONDecodeError, UnicodeDecodeError, RecursionError):
+        raise InvalidRequest("the body must be JSON (nested at most a few hundred levels): {\"text\", \"features\", \"template_id\"}") from None
     fields = forms.json_body_fields(body)
     text = body.get("text")
     if not isinstance(text, str) or not text.strip():
@@ -190,6 +191,8 @@ async def list_tasks(request: web.Request) -> web.Response:
         cursor = int(request.query["cursor"]) if request.query.get("cursor") else None
     except ValueError:
         raise InvalidRequest("limit and cursor must be integers") from None
+    if cursor is not None and not 0 <= cursor < 2**63:
+        raise InvalidRequest("cursor must be a next_cursor this route answered")
     if not 1 <= limit <= 500:
         raise InvalidRequest("limit must be between 1 and 500")
     records = ctx.store.list_tasks(status=status_filter, owner=None if who.is_admin else who.owner,

@@ -9,6 +9,7 @@ from typing import Any
 
 from aiohttp import web
 
+from maied.api.connections import read_within
 from maied.api.context import ctx_of, identity_of
 from maied.errors import Forbidden, InvalidRequest, NotFound, TemplateNotFound
 from maied.templates import TemplateStore, builtin_templates_dir
@@ -32,8 +33,8 @@ def _not_found_404(exc: TemplateNotFound) -> NotFound:
 
 async def _json_body(request: web.Request) -> dict[str, Any]:
     try:
-        body = await request.json()
-    except (json.JSONDecodeError, UnicodeDecodeError):
+        body = json.loads(await read_within(request.text()))
+    except (json.JSONDecodeError, UnicodeDecodeError, RecursionError):
         raise InvalidRequest("the body must be JSON: {\"id\", \"schema\", \"prompt\", \"example\"}") from None
     if not isinstance(body, dict):
         raise InvalidRequest("the body must be a JSON object")
