@@ -141,6 +141,12 @@ class AudioTooShort(TaskFailure):
     code = "AUDIO_TOO_SHORT"
 
 
+class AudioTooLong(TaskFailure):
+    """More audio than MAX_AUDIO_SECONDS: 413 when the probe sees it before 202, else the task's failure."""
+
+    code, status = "AUDIO_TOO_LONG", 413
+
+
 class ModelNotFound(TaskFailure):
     code = "MODEL_NOT_FOUND"
 
@@ -175,4 +181,5 @@ TASK_FAILURE_CODES = (
     "LLM_PROCESSING_ERROR",
     "JOB_TIMEOUT",
     "WORKER_CRASHED",
+    "AUDIO_TOO_LONG",
 )

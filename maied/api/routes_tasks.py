@@ -98,7 +98,7 @@ async def process(request: web.Request) -> web.Response:
         forms.check_feasible(task_request, ctx.settings, audio=True,
                              template_exists=lambda t: template_exists(ctx, t))
         assert received.path is not None
-        info = await asyncio.to_thread(_probe, received.path)
+        info = await asyncio.to_thread(_probe, received.path, ctx.settings.MAX_AUDIO_SECONDS)
         task = NewTask(id=task_id, kind=TaskKind.AUDIO, owner=who.owner, request=task_request,
                        audio_path=str(received.path), input_duration=info)
         return _submit(ctx, task)
@@ -109,12 +109,18 @@ async def process(request: web.Request) -> web.Response:
         ctx.uploads_reserved -= reserve
 
 
-def _probe(path: Any) -> float | None:
+def _probe(path: Any, max_audio_seconds: float) -> float | None:
+    """The header's duration; 415 for no audio, 413 AUDIO_TOO_LONG for a visible length past the limit."""
+    from maied.errors import AudioTooLong
     from maied.pipeline.media import probe_media
 
     info = probe_media(path)
     if not info.has_audio:
         raise UnsupportedMedia("the file has no audio stream")
+    if info.duration is not None and info.duration > max_audio_seconds:
+        raise AudioTooLong(f"the audio is {info.duration:.0f} s long, longer than MAX_AUDIO_SECONDS "
+                           f"({max_audio_seconds:g} s)", details={"duration_seconds": round(info.duration, 1),
+                                                                  "max_audio_seconds": max_audio_seconds})
     return info.duration
 
 

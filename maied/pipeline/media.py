@@ -17,7 +17,7 @@ from typing import Any, BinaryIO
 
 import numpy as np
 
-from maied.errors import AudioDecodeError, AudioTooShort, UnsupportedMedia
+from maied.errors import AudioDecodeError, AudioTooLong, AudioTooShort, UnsupportedMedia
 
 log = logging.getLogger(__name__)
 
@@ -185,13 +185,14 @@ def _media_info(handle: Any, container: str) -> MediaInfo:
 
 
 # --- decoding ---------------------------------------------------------------------------------------
-def decode_to_mono16k(path: Path, max_seconds: float | None = None) -> np.ndarray:
+def decode_to_mono16k(path: Path, max_seconds: float | None = None,
+                      max_audio_seconds: float | None = None) -> np.ndarray:
     """The whole audio track as float32 mono at 16 kHz; raises AudioDecodeError (also past `max_seconds`:
     decoding stops there, so a file whose header understates its length cannot fill the memory)."""
     limit = None if max_seconds is None else round(max_seconds * SAMPLE_RATE)
     chunks: list[np.ndarray] = []
     held = 0
-    for chunk in _iter_decoded(path):
+    for chunk in _iter_decoded(path, max_audio_seconds):
         chunks.append(chunk)
         held += chunk.size
         if limit is not None and held > limit:
@@ -203,15 +204,16 @@ def decode_to_mono16k(path: Path, max_seconds: float | None = None) -> np.ndarra
     return audio
 
 
-def iter_mono16k_windows(path: Path, window_seconds: float) -> Iterator[np.ndarray]:
-    """Float32 mono 16 kHz windows of `window_seconds` (the last may be shorter), decoded as they go."""
+def iter_mono16k_windows(path: Path, window_seconds: float, max_seconds: float | None = None) -> Iterator[np.ndarray]:
+    """Float32 mono 16 kHz windows of `window_seconds` (the last may be shorter), decoded as they go;
+    AudioTooLong past `max_seconds`."""
     if window_seconds <= 0:
         raise ValueError("window_seconds must be positive")
     size = max(1, round(window_seconds * SAMPLE_RATE))
     pending: list[np.ndarray] = []
     held = 0
     produced = False
-    for chunk in _iter_decoded(path):
+    for chunk in _iter_decoded(path, max_seconds):
         pending.append(chunk)
         held += chunk.size
         while held >= size:
@@ -226,7 +228,20 @@ def iter_mono16k_windows(path: Path, window_seconds: float) -> Iterator[np.ndarr
         raise AudioDecodeError(f"{path.name}: no audio could be decoded (empty or truncated file)")
 
 
-def _iter_decoded(path: Path) -> Iterator[np.ndarray]:
+def _iter_decoded(path: Path, max_seconds: float | None = None) -> Iterator[np.ndarray]:
+    """Mono 16 kHz chunks; AudioTooLong as soon as more than `max_seconds` were decoded (a file whose
+    header hides its length, e.g. hours of silence in a small FLAC, stops within seconds)."""
+    limit = None if max_seconds is None else round(max_seconds * SAMPLE_RATE)
+    held = 0
+    for chunk in _iter_decoded_unbounded(path):
+        held += chunk.size
+        if limit is not None and held > limit:
+            raise AudioTooLong(f"{path.name}: the audio is longer than MAX_AUDIO_SECONDS ({max_seconds:g} s)",
+                               details={"max_audio_seconds": max_seconds})
+        yield chunk
+
+
+def _iter_decoded_unbounded(path: Path) -> Iterator[np.ndarray]:
     import av
 
     try:
