@@ -5,7 +5,6 @@ header only so far and otherwise follows the audio really transcribed."""
 from __future__ import annotations
 
 import asyncio
-
 import subprocess
 from pathlib import Path
 
