@@ -11,6 +11,7 @@ import os
 import shutil
 import signal
 import socket
+import stat
 from pathlib import Path
 from typing import IO
 
@@ -51,7 +52,10 @@ def take_state_lock(settings: Settings) -> IO[str]:
 def bind_unix_socket(path: Path) -> socket.socket:
     """Bind the API socket ourselves (run by hand), mode 0660 and group maie where that group exists."""
     path.parent.mkdir(parents=True, exist_ok=True)
-    if path.exists() or path.is_symlink():
+    if path.is_symlink() or (path.exists() and not stat.S_ISSOCK(path.stat().st_mode)):
+        raise DaemonError(f"API_SOCKET {path} exists and is not a socket: refusing to start (the file is left"
+                          " as it is; move it or set API_SOCKET to another path)")
+    if path.exists():
         probe = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
         try:
             probe.connect(str(path))

@@ -158,11 +158,25 @@ def probe_media(path: Path) -> MediaInfo:
     try:
         with _open_input(path, container) as handle:
             info = _media_info(handle, container)
-    except av.error.FFmpegError as exc:
+            if info.has_audio:
+                _first_frames_decode(handle, container)
+    except (av.error.FFmpegError, AudioDecodeError) as exc:
         raise UnsupportedMedia(f"not a readable {container} file: {_reason(exc)}") from None
     if not info.has_audio:
         raise UnsupportedMedia(f"the {container} file has no audio stream")
     return info
+
+
+def _first_frames_decode(handle: Any, container: str) -> None:
+    """The first frames of the audio decode: random bytes behind a valid-looking header (ID3, ADTS or
+    MPEG sync, RIFF...) are refused here (415) rather than accepted and failed later."""
+    decoded = _decode_stream(handle, handle.streams.audio[0])
+    try:
+        first = next(decoded, None)
+    finally:
+        decoded.close()
+    if first is None or first.size == 0:
+        raise UnsupportedMedia(f"no audio could be decoded from the start of the {container} file")
 
 
 def _media_info(handle: Any, container: str) -> MediaInfo:
