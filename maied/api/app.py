@@ -46,7 +46,7 @@ async def encoding_middleware(request: web.Request, handler: Handler) -> web.Str
     """Compressed request bodies are refused (415), after the identity check: the server runs with
     auto_decompress=False (connections.RUNNER_OPTIONS), so nothing is ever inflated, on the loop or elsewhere."""
     encoding = request.headers.get("Content-Encoding", "").strip().lower()
-    if encoding not in ("", "identity"):
+    if encoding not in ("", "identity") and request.body_exists:
         raise UnsupportedMedia(f"compressed request bodies (Content-Encoding: {encoding[:40]}) are not accepted;"
                                " send the file as it is", details={"content_encoding": encoding[:40]})
     return await handler(request)

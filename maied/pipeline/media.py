@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import contextlib
 import logging
-from collections.abc import Iterator
+from collections.abc import Generator, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, BinaryIO
@@ -271,7 +271,7 @@ def _iter_decoded_unbounded(path: Path) -> Iterator[np.ndarray]:
         raise AudioDecodeError(f"{path.name}: cannot decode the {container} audio: {_reason(exc)}") from None
 
 
-def _decode_stream(handle: Any, stream: Any) -> Iterator[np.ndarray]:
+def _decode_stream(handle: Any, stream: Any) -> Generator[np.ndarray, None, None]:
     import av
 
     resampler = av.AudioResampler(format="flt", layout="mono", rate=SAMPLE_RATE)
