@@ -6,7 +6,8 @@ instruction, rendered in a `SandboxedEnvironment`) and `example.json` (an answer
 schema). The schema's `title` and `description` describe the template; `x-maie-kind` is `summary`
 (default) or `enhancement` (the transcript-cleaning instruction). Built-in templates ship in `templates/`;
 the admin group's own live in `$DATA_DIR/templates`. A template that fails validation is reported by
-`problems()` and never served.
+`problems()` and never served. An uploaded template is checked in a bounded child process
+(`maied.template_check`) once, when it is saved; listing and loading run only the cheap static checks.
 """
 
 from __future__ import annotations
