@@ -27,8 +27,8 @@ import jsonschema
 from jinja2 import StrictUndefined, TemplateError, meta, nodes
 
 from maied.errors import Conflict, InvalidRequest, TemplateNotFound
-from maied.template_check import template_problem_bounded
-from maied.template_sandbox import BoundedSandbox, render_bounded
+from maied.template_check import in_bounded_child, render_bounded_process, template_problem_bounded
+from maied.template_sandbox import BoundedSandbox, output_limit, render_bounded
 from maied.template_schema import DIALECTS as _SCHEMA_DIALECTS
 from maied.template_schema import ref_problem, validator_for_schema
 
@@ -80,8 +80,13 @@ class Template:
         return {**self.info(), "schema": self.schema, "prompt": self.prompt, "example": self.example}
 
     def render(self, **variables: Any) -> str:
-        """The prompt for these variables (transcript, language, vocabulary, merging, context_before)."""
-        return render_prompt(self.prompt, self.schema, self.example, variables)
+        """The prompt for these variables (transcript, language, vocabulary, merging, context_before). An
+        admin's template renders in the bounded process; a built-in one here."""
+        if self.builtin or in_bounded_child():
+            return render_prompt(self.prompt, self.schema, self.example, variables)
+        payload = {"schema": self.schema, "prompt": self.prompt, "example": self.example}
+        extra = 3 * len(json.dumps(payload, ensure_ascii=False))  # the schema and example it may print
+        return render_bounded_process(self.id, payload, variables, output_limit(variables) + extra)
 
 
 def render_prompt(prompt: str, schema: dict[str, Any], example: dict[str, Any], variables: dict[str, Any]) -> str:
