@@ -13,6 +13,7 @@ the admin group's own live in `$DATA_DIR/templates`. A template that fails valid
 from __future__ import annotations
 
 import builtins
+import contextlib
 import hashlib
 import json
 import os
@@ -427,4 +428,7 @@ def _full_check_once(folder: Path, template: Template) -> str | None:
         else:
             payload = {"schema": template.schema, "prompt": template.prompt, "example": template.example}
             _VERDICTS[digest] = template_problem_bounded(template.id, payload)
+            if _VERDICTS[digest] is None:  # placed by hand (or saved by an older maied): checked once for good
+                with contextlib.suppress(OSError):
+                    mark.write_text(digest + "\n")
     return _VERDICTS[digest]

@@ -183,3 +183,16 @@ def test_an_admins_template_renders_in_the_bounded_process(store: TemplateStore)
         template.render(transcript="word " * 10_000)
     assert time.monotonic() - started < 15
     assert "failed to render" in err.value.message
+
+
+def test_a_template_placed_by_hand_is_checked_once_and_marked(store: TemplateStore) -> None:
+    body = _payload()
+    folder = store.user_dir / "by-hand"
+    folder.mkdir(parents=True)
+    (folder / "schema.json").write_text(json.dumps(body["schema"]))
+    (folder / "prompt.jinja").write_text(body["prompt"])
+    (folder / "example.json").write_text(json.dumps(body["example"]))
+    assert "by-hand" in {t["id"] for t in store.list()}
+    assert (folder / ".validated").is_file(), "the bounded check's verdict is kept beside the template"
+    (folder / "prompt.jinja").write_text("{% include 'x' %}{{ transcript }}")  # changed by hand: checked again
+    assert "include" in store.problems()["by-hand"]
