@@ -156,6 +156,9 @@ def submit(ctx: click.Context, file: Path, features: list[str], template_id: str
     (and summary), or with --json its whole status document.
     """
     require_template(features, template_id)
+    if not file.is_file():  # /dev/zero, a FIFO, a socket: endless or not a recording
+        raise MaictlError("USAGE", f"{file} is not a regular file (a device, FIFO or socket cannot be "
+                          "uploaded)", ExitCode.USAGE)
     options = SubmitOptions(features=features, template_id=template_id, asr_backend=backend, language=language,
                             enable_vad=vad, vad_threshold=vad_threshold, vocabulary=vocabulary)
     with open_client(ctx) as client:

@@ -11,6 +11,7 @@ import os
 import shutil
 import signal
 import socket
+import stat
 from pathlib import Path
 from typing import IO
 
@@ -19,6 +20,7 @@ from aiohttp import web
 from maied import systemd
 from maied.api.app import create_app
 from maied.api.changes import ChangeNotifier
+from maied.api.connections import cap_connections, runner_options
 from maied.api.context import ApiContext, DaemonFacts
 from maied.llm.factory import llm_startup_notes
 from maied.logs import TaskEventLogger
@@ -50,7 +52,10 @@ def take_state_lock(settings: Settings) -> IO[str]:
 def bind_unix_socket(path: Path) -> socket.socket:
     """Bind the API socket ourselves (run by hand), mode 0660 and group maie where that group exists."""
     path.parent.mkdir(parents=True, exist_ok=True)
-    if path.exists() or path.is_symlink():
+    if path.is_symlink() or (path.exists() and not stat.S_ISSOCK(path.stat().st_mode)):
+        raise DaemonError(f"API_SOCKET {path} exists and is not a socket: refusing to start (the file is left"
+                          " as it is; move it or set API_SOCKET to another path)")
+    if path.exists():
         probe = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
         try:
             probe.connect(str(path))
@@ -98,6 +103,7 @@ class Daemon:
         self.supervisor = Supervisor(self.store, settings, on_status=self._status)
         self.runner: web.AppRunner | None = None
         self.owned_socket: Path | None = None
+        self.supervising: asyncio.Future[None] | None = None
 
     def _status(self, line: str) -> None:
         systemd.notify(f"STATUS={line}")
@@ -119,10 +125,15 @@ class Daemon:
             model_loads=lambda: dict(self.supervisor.model_loads),
             model_sharing=self.supervisor.sharing.to_dict,
             stopping=self.stopping,
+            store_writable=lambda: self.supervisor.store_error is None,
+            supervisor_alive=self._supervisor_alive,
         )
         ctx = ApiContext(self.settings, self.store, changes, facts, builtin_templates_dir())
-        self.runner = web.AppRunner(create_app(ctx), handle_signals=False, access_log=None)
+        self.runner = web.AppRunner(create_app(ctx), handle_signals=False, access_log=None,
+                                    **runner_options(self.settings))
         await self.runner.setup()
+        assert self.runner.server is not None
+        cap_connections(self.runner.server, self.settings.MAX_CONNECTIONS)
         await self._open_sites(self.runner)
 
     async def _open_sites(self, runner: web.AppRunner) -> None:
@@ -145,7 +156,7 @@ class Daemon:
         loop = asyncio.get_running_loop()
         for sig in (signal.SIGTERM, signal.SIGINT):
             loop.add_signal_handler(sig, self.stopping.set)
-        worker = asyncio.ensure_future(self.supervisor.run_forever())
+        worker = self.supervising = asyncio.ensure_future(self.supervisor.run_forever())
         helpers = [asyncio.ensure_future(self._watchdog()), asyncio.ensure_future(self._sweep())]
         systemd.notify("READY=1", "STATUS=" + self.supervisor.status_line())
         log.info("maied ready", extra={"event": "ready", "pid": os.getpid()})
@@ -167,13 +178,19 @@ class Daemon:
         self.store.close()
         log.info("maied stopped", extra={"event": "stopped"})
 
+    def _supervisor_alive(self) -> bool:
+        return self.supervising is None or not self.supervising.done() or self.stopping.is_set()
+
     async def _watchdog(self) -> None:
-        """WATCHDOG=1 while the event loop runs and the worker child answers its heartbeat."""
+        """WATCHDOG=1 while the event loop runs, the supervisor runs and the worker child answers its
+        heartbeat (a store that refuses writes is reported by /health; the supervisor retries by itself)."""
         interval = systemd.watchdog_interval()
         if interval is None:
             return
         while True:
-            if self.supervisor.healthy():
+            if not self._supervisor_alive():
+                log.error("the supervisor has stopped: withholding the watchdog ping")
+            elif self.supervisor.healthy():
                 systemd.notify("WATCHDOG=1")
             else:
                 log.error("worker child does not answer its heartbeat: withholding the watchdog ping")

@@ -108,6 +108,10 @@ class FileTooLarge(MaieError):
     code, status = "FILE_TOO_LARGE", 413
 
 
+class RequestTimeout(MaieError):
+    code, status = "REQUEST_TIMEOUT", 408
+
+
 class UnsupportedMedia(MaieError):
     code, status = "UNSUPPORTED_MEDIA", 415
 
@@ -141,6 +145,12 @@ class AudioDecodeError(TaskFailure):
 
 class AudioTooShort(TaskFailure):
     code = "AUDIO_TOO_SHORT"
+
+
+class AudioTooLong(TaskFailure):
+    """More audio than MAX_AUDIO_SECONDS: 413 when the probe sees it before 202, else the task's failure."""
+
+    code, status = "AUDIO_TOO_LONG", 413
 
 
 class ModelNotFound(TaskFailure):
@@ -177,4 +187,5 @@ TASK_FAILURE_CODES = (
     "LLM_PROCESSING_ERROR",
     "JOB_TIMEOUT",
     "WORKER_CRASHED",
+    "AUDIO_TOO_LONG",
 )

@@ -57,6 +57,15 @@ class Settings(BaseSettings):
     """Members of this group may read and cancel every task and manage templates."""
     MAX_FILE_SIZE_MB: float = Field(500.0, gt=0)
     """Largest upload accepted; the upload is cut off with 413 as soon as it is passed."""
+    HTTP_HEADER_TIMEOUT: float = Field(15.0, gt=0)
+    """Seconds a connection has to send a whole request head (from opening or from its last answer)."""
+    HTTP_BODY_IDLE_TIMEOUT: float = Field(60.0, gt=0)
+    """Seconds a request body may send nothing before it is answered 408 REQUEST_TIMEOUT and closed."""
+    MAX_CONNECTIONS: int = Field(256, ge=1)
+    """Open connections (socket and TCP together); past it a new connection is closed at once."""
+    MAX_AUDIO_SECONDS: float = Field(14400.0, gt=0)
+    """Longest audio accepted (4 h): a longer file visible in its header is refused before 202 with 413
+    AUDIO_TOO_LONG; decoded audio that passes it ends the task FAILED with AUDIO_TOO_LONG."""
     MAX_QUEUE_DEPTH: int = Field(50, ge=1)
     """Most PENDING tasks; beyond it submits get 429 QUEUE_FULL with Retry-After."""
 

@@ -91,12 +91,12 @@ def _task_paths() -> dict[str, Any]:
         "/v1/process": {"post": {
             "summary": "Submit a recording", "operationId": "process",
             "requestBody": {"required": True, "content": {"multipart/form-data": {"schema": _ref("ProcessForm")}}},
-            "responses": {"202": _json(_ref("Accepted"), "queued"), **_errors(400, 401, 413, 415, 422, 429, 503, 507)},
+            "responses": {"202": _json(_ref("Accepted"), "queued"), **_errors(400, 401, 408, 413, 415, 422, 429, 503, 507)},
         }},
         "/v1/process_text": {"post": {
             "summary": "Run the LLM stages on text", "operationId": "process_text",
             "requestBody": {"required": True, "content": {"application/json": {"schema": _ref("ProcessText")}}},
-            "responses": {"202": _json(_ref("Accepted"), "queued"), **_errors(400, 401, 422, 429, 503, 507)},
+            "responses": {"202": _json(_ref("Accepted"), "queued"), **_errors(400, 401, 408, 415, 422, 429, 503, 507)},
         }},
         "/v1/status/{task_id}": {"get": {
             "summary": "Task status and results (long-poll with wait)", "operationId": "status",
@@ -165,13 +165,13 @@ def _template_paths() -> dict[str, Any]:
             "get": {"summary": "List templates", "operationId": "list_templates",
                     "responses": {"200": _json({"type": "object"}, "templates"), **_errors(401)}},
             "post": {"summary": "Create a template (admin)", "operationId": "create_template", "requestBody": body,
-                     "responses": {"201": obj, **_errors(400, 401, 403, 409, 422)}},
+                     "responses": {"201": obj, **_errors(400, 401, 403, 408, 409, 415, 422)}},
         },
         "/v1/templates/{template_id}": {
             "parameters": [_TEMPLATE_ID],
             "get": {"summary": "A template", "operationId": "get_template", "responses": {"200": obj, **_errors(401, 404)}},
             "put": {"summary": "Replace a template (admin)", "operationId": "replace_template", "requestBody": body,
-                    "responses": {"200": obj, **_errors(400, 401, 403, 404, 422)}},
+                    "responses": {"200": obj, **_errors(400, 401, 403, 404, 408, 415, 422)}},
             "delete": {"summary": "Delete a template (admin)", "operationId": "delete_template",
                        "responses": {"200": obj, **_errors(401, 403, 404, 409)}},
         },

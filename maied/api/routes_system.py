@@ -18,10 +18,10 @@ routes = web.RouteTableDef()
 @routes.get("/health")
 async def health(request: web.Request) -> web.Response:
     ctx = ctx_of(request)
-    db_ok = _db_ok(ctx)
-    used = disk_used_percent(ctx)
+    db_ok = _db_ok(ctx) and ctx.facts.store_writable()
+    used = disk_used_percent(ctx, in_flight=False)
     disk_ok = used is None or used <= ctx.settings.DISK_THRESHOLD
-    if not db_ok:
+    if not db_ok or not ctx.facts.supervisor_alive():
         state = "unhealthy"
     elif not disk_ok or not ctx.facts.worker_healthy() or ctx.facts.shutting_down():
         state = "degraded"
@@ -30,7 +30,7 @@ async def health(request: web.Request) -> web.Response:
     body = {
         "status": state,
         "version": __version__,
-        "queue_depth": ctx.store.pending_count() if db_ok else None,
+        "queue_depth": _pending(ctx),
         "worker_active": ctx.facts.worker_active(),
         "db_ok": db_ok,
         "disk_used_percent": None if used is None else round(used, 1),
@@ -39,6 +39,13 @@ async def health(request: web.Request) -> web.Response:
         "model_sharing": ctx.facts.model_sharing(),
     }
     return web.json_response(body, status=200 if state != "unhealthy" else 503)
+
+
+def _pending(ctx: ApiContext) -> int | None:
+    try:
+        return ctx.store.pending_count()
+    except Exception:
+        return None
 
 
 def _db_ok(ctx: ApiContext) -> bool:

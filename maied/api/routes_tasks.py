@@ -12,6 +12,7 @@ from typing import Any
 from aiohttp import web
 
 from maied.api import forms, subtitles, upload
+from maied.api.connections import read_within
 from maied.api.context import ApiContext, ctx_of, identity_of
 from maied.api.views import status_body, summary_body
 from maied.domain import TaskKind, TaskStatus
@@ -36,26 +37,30 @@ def new_task_id() -> str:
     return uuid.uuid4().hex
 
 
-def _admission(ctx: ApiContext) -> None:
-    """Cheap refusals before a byte of the upload is read."""
+def _admission(ctx: ApiContext, reserve: int = 0) -> None:
+    """Cheap refusals before a byte of the upload is read. `reserve`: what this upload may write, counted
+    with the other uploads in flight, so that several at once cannot pass the threshold together."""
     if ctx.facts.shutting_down():
         raise ShuttingDown("maied is shutting down; retry in a moment")
     if ctx.store.pending_count() >= ctx.settings.MAX_QUEUE_DEPTH:
         raise QueueFull(f"the queue is full ({ctx.settings.MAX_QUEUE_DEPTH} tasks waiting)",
                         details={"retry_after": 30})
-    used = disk_used_percent(ctx)
+    used = disk_used_percent(ctx, extra_bytes=reserve)
     if used is not None and used > ctx.settings.DISK_THRESHOLD:
-        raise DiskFull(f"the data disk is {used:.1f}% full (DISK_THRESHOLD {ctx.settings.DISK_THRESHOLD:g}%):"
-                       " uploads are refused until space is freed (maied maintenance clean-all)",
-                       details={"disk_used_percent": round(used, 1)})
+        raise DiskFull(f"the data disk would be {used:.1f}% full with the uploads in flight (DISK_THRESHOLD "
+                       f"{ctx.settings.DISK_THRESHOLD:g}%): uploads are refused until space is freed "
+                       "(maied maintenance clean-all)", details={"disk_used_percent": round(used, 1)})
 
 
-def disk_used_percent(ctx: ApiContext) -> float | None:
-    try:
-        from maied.diskusage import disk_used_percent as used
-    except ImportError:
-        return None
-    return used(ctx.settings.audio_dir if ctx.settings.audio_dir.exists() else ctx.settings.DATA_DIR)
+def disk_used_percent(ctx: ApiContext, extra_bytes: int = 0, *, in_flight: bool = True) -> float | None:
+    """The data disk's use in percent; with `in_flight`, the uploads in flight and `extra_bytes` count as
+    used (what they may still write)."""
+    from maied.diskusage import disk_usage
+
+    usage = disk_usage(ctx.settings.audio_dir if ctx.settings.audio_dir.exists() else ctx.settings.DATA_DIR)
+    usable = usage.used_bytes + usage.available_bytes
+    pending = ctx.uploads_reserved + extra_bytes if in_flight else 0
+    return 100.0 * (usage.used_bytes + pending) / usable if usable else None
 
 
 def template_exists(ctx: ApiContext, template_id: str) -> bool:
@@ -88,9 +93,11 @@ def submit_task(ctx: ApiContext, task: NewTask) -> TaskRecord:
 @routes.post("/v1/process")
 async def process(request: web.Request) -> web.Response:
     ctx, who = ctx_of(request), identity_of(request)
-    _admission(ctx)
+    reserve = min(request.content_length or ctx.settings.max_file_bytes, ctx.settings.max_file_bytes)
+    _admission(ctx, reserve)
     task_id = new_task_id()
     task_dir = ctx.settings.audio_dir / task_id
+    ctx.uploads_reserved += reserve
     try:
         received = await upload.receive_upload(request, task_dir, ctx.settings.max_file_bytes)
         task_request = forms.build_request(forms.form_fields_to_dict(received.fields), audio=True)
@@ -98,29 +105,37 @@ async def process(request: web.Request) -> web.Response:
         forms.check_feasible(task_request, ctx.settings, audio=True,
                              template_exists=lambda t: template_exists(ctx, t))
         assert received.path is not None
-        info = await asyncio.to_thread(_probe, received.path)
+        info = await asyncio.to_thread(_probe, received.path, ctx.settings.MAX_AUDIO_SECONDS)
         task = NewTask(id=task_id, kind=TaskKind.AUDIO, owner=who.owner, request=task_request,
                        audio_path=str(received.path), input_duration=info)
         return _submit(ctx, task)
     except BaseException:
         upload.discard(task_dir)
         raise
+    finally:
+        ctx.uploads_reserved -= reserve
 
 
-def _probe(path: Any) -> float | None:
+def _probe(path: Any, max_audio_seconds: float) -> float | None:
+    """The header's duration; 415 for no audio, 413 AUDIO_TOO_LONG for a visible length past the limit."""
+    from maied.errors import AudioTooLong
     from maied.pipeline.media import probe_media
 
     info = probe_media(path)
     if not info.has_audio:
         raise UnsupportedMedia("the file has no audio stream")
+    if info.duration is not None and info.duration > max_audio_seconds:
+        raise AudioTooLong(f"the audio is {info.duration:.0f} s long, longer than MAX_AUDIO_SECONDS "
+                           f"({max_audio_seconds:g} s)", details={"duration_seconds": round(info.duration, 1),
+                                                                  "max_audio_seconds": max_audio_seconds})
     return info.duration
 
 
 async def _json_body(request: web.Request, shape: str) -> Any:
     try:
-        return await request.json()
-    except (json.JSONDecodeError, UnicodeDecodeError):
-        raise InvalidRequest(f"the body must be JSON: {shape}") from None
+        return json.loads(await read_within(request.text()))
+    except (json.JSONDecodeError, UnicodeDecodeError, RecursionError):
+        raise InvalidRequest(f"the body must be JSON (nested at most a few hundred levels): {shape}") from None
 
 
 @routes.post("/v1/process_text")
@@ -225,6 +240,8 @@ async def list_tasks(request: web.Request) -> web.Response:
         cursor = int(request.query["cursor"]) if request.query.get("cursor") else None
     except ValueError:
         raise InvalidRequest("limit and cursor must be integers") from None
+    if cursor is not None and not 0 <= cursor < 2**63:
+        raise InvalidRequest("cursor must be a next_cursor this route answered")
     if not 1 <= limit <= 500:
         raise InvalidRequest("limit must be between 1 and 500")
     records = ctx.store.list_tasks(status=status_filter, owner=None if who.is_admin else who.owner,

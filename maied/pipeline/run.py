@@ -103,7 +103,8 @@ def _preprocess(run: _Run) -> np.ndarray | None:
         run.out.metrics["input_duration_seconds"] = round(plan.header_seconds or 0.0, 3) or None
         run.out.metrics["preprocess_seconds"] = round(time.monotonic() - started, 3)
         return None
-    audio = decode_to_mono16k(_audio_path(run.task), max_seconds=WHOLE_FILE_MAX_SECONDS)
+    audio = decode_to_mono16k(_audio_path(run.task), max_seconds=WHOLE_FILE_MAX_SECONDS,
+                              max_audio_seconds=run.settings.MAX_AUDIO_SECONDS)
     duration = len(audio) / SAMPLE_RATE
     run.out.metrics["input_duration_seconds"] = round(duration, 3)
     run.out.metrics["preprocess_seconds"] = round(time.monotonic() - started, 3)
@@ -142,7 +143,8 @@ def _transcribe(run: _Run, audio: np.ndarray | None) -> None:
     if audio is None:
         from maied.pipeline.long_audio import transcribe_windowed
 
-        result = transcribe_windowed(_audio_path(run.task), backend, options, on_progress=run.progress)
+        result = transcribe_windowed(_audio_path(run.task), backend, options, on_progress=run.progress,
+                                     max_seconds=run.settings.MAX_AUDIO_SECONDS)
         duration = run.out.metrics["input_duration_seconds"] = result.metrics["audio_seconds"]
         ensure_min_seconds(duration)
     else:

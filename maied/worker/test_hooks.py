@@ -71,7 +71,8 @@ def _decode_windows(run: Any) -> None:
 
     from maied.pipeline.media import SAMPLE_RATE, ensure_min_seconds, iter_mono16k_windows
 
-    samples = sum(w.shape[0] for w in iter_mono16k_windows(Path(run.task.audio_path), 60.0))
+    windows = iter_mono16k_windows(Path(run.task.audio_path), 60.0, run.settings.MAX_AUDIO_SECONDS)
+    samples = sum(w.shape[0] for w in windows)
     run.out.metrics["input_duration_seconds"] = round(ensure_min_seconds(samples / SAMPLE_RATE), 3)
 
 
