@@ -32,6 +32,7 @@ def status_body(record: TaskRecord, queue_position: int | None) -> dict[str, Any
         "versions": record.versions or None,
         "metrics": record.metrics or None,
         "results": record.results if complete else None,
+        "worker": record.worker,
     }
 
 

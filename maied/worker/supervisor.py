@@ -18,8 +18,8 @@ from maied.domain import PipelineOutput, TaskStatus, TaskWarning
 from maied.pipeline.long_audio import WHOLE_FILE_MAX_SECONDS
 from maied.pipeline.sharing import SharingPlan, plan_model_sharing
 from maied.settings import Settings
-from maied.store import TaskRecord, TaskStore
-from maied.store.tasks import Phase
+from maied.store import Phase, TaskQueue, TaskRecord
+from maied.worker.lease import LeaseKeeper
 from maied.worker.process import WorkerProcess, kill_stale_worker
 from maied.worker.protocol import Part, TaskInput
 
@@ -40,7 +40,7 @@ class Running:
 
 
 class Supervisor:
-    def __init__(self, store: TaskStore, settings: Settings, *,
+    def __init__(self, store: TaskQueue, settings: Settings, *,
                  on_status: Callable[[str], None] | None = None, sharing: SharingPlan | None = None):
         self.store = store
         self.settings = settings
@@ -57,6 +57,7 @@ class Supervisor:
         self._drain_deadline: float | None = None
         self._pgid_file = settings.DATA_DIR / "run" / "worker.pgid"
         store.add_listener(self._on_store_change)
+        self.leases = LeaseKeeper(store, settings, self._running_record, on_lost=self._interrupt.set)
 
     # --- lifecycle ------------------------------------------------------------------------------
     def recover(self) -> dict[str, TaskStatus]:
@@ -69,6 +70,7 @@ class Supervisor:
 
     async def run_forever(self) -> None:
         heartbeat = asyncio.ensure_future(self._heartbeat())
+        leases = asyncio.ensure_future(self.leases.run())
         log.info("models %s: %s", self.sharing.mode, self.sharing.reason,
                  extra={"event": "model_sharing", **self.sharing.to_dict()})
         try:
@@ -80,6 +82,7 @@ class Supervisor:
                 await self._run(*claimed)
         finally:
             heartbeat.cancel()
+            leases.cancel()
             if self.worker is not None:
                 await self.worker.stop()
                 self.worker = None
@@ -141,6 +144,9 @@ class Supervisor:
             return f"idle, {self.store.pending_count()} pending"
         return f"task {self.running.record.id}: {self.running.stage}"
 
+    def _running_record(self) -> TaskRecord | None:
+        return None if self.running is None else self.running.record
+
     # --- waiting --------------------------------------------------------------------------------
     def _on_store_change(self, task_id: str, status: TaskStatus) -> None:
         if status == TaskStatus.PENDING:
@@ -190,7 +196,8 @@ class Supervisor:
             await self._follow(worker)
         except Exception as exc:  # the daemon must never die of one task
             log.exception("supervisor error on task %s", record.id)
-            self.store.fail(record.id, "WORKER_CRASHED", f"worker could not run the task: {exc}")
+            self.store.fail(record.id, "WORKER_CRASHED", f"worker could not run the task: {exc}",
+                            token=record.claim_token)
         finally:
             self.running = None
             self._status()
@@ -212,7 +219,8 @@ class Supervisor:
         except (RuntimeError, OSError, TimeoutError) as exc:
             self.worker = None
             status = self.store.requeue_after_crash(record.id, max_attempts=self.settings.MAX_ATTEMPTS,
-                                                    reason=f"the worker child did not start: {exc}")
+                                                    reason=f"the worker child did not start: {exc}",
+                                                    token=record.claim_token)
             log.error("worker child did not start for task %s (%s): task is now %s", record.id, exc,
                       status.value)
             return None
@@ -259,22 +267,26 @@ class Supervisor:
         return max(0.0, min(limits) - time.monotonic())
 
     async def _interrupted(self, worker: WorkerProcess, running: Running) -> bool:
-        task_id = running.record.id
+        task_id, token = running.record.id, running.record.claim_token
         now = time.monotonic()
         if now >= running.deadline:
             await self._kill(worker)
             limit = running.deadline - running.started
             self.store.fail(task_id, "JOB_TIMEOUT", f"the task ran longer than its limit of {limit:.0f} s",
-                            stage=running.stage)
+                            stage=running.stage, token=token)
             return True
         current = self.store.get(task_id)
+        if current is not None and current.claim_token != token:  # lease lost: another host has the task
+            await self._kill(worker)
+            log.error("task %s: this host lost its lease; it is not ours to record any more", task_id)
+            return True
         if current is None or current.cancel_requested or current.status.is_terminal:
             await self._kill(worker)
-            self.store.mark_cancelled(task_id)
+            self.store.mark_cancelled(task_id, token=token)
             return True
         if self._drain_deadline is not None and now >= self._drain_deadline:
             await self._kill(worker)
-            self.store.requeue_for_shutdown(task_id)
+            self.store.requeue_for_shutdown(task_id, token=token)
             log.warning("shutdown grace expired: task %s put back in the queue", task_id)
             return True
         return False
@@ -284,7 +296,7 @@ class Supervisor:
         self.worker = None
         reason = worker.exit_reason()
         status = self.store.requeue_after_crash(running.record.id, max_attempts=self.settings.MAX_ATTEMPTS,
-                                                reason=reason)
+                                                reason=reason, token=running.record.claim_token)
         log.error("worker child died during task %s (%s): task is now %s", running.record.id, reason,
                   status.value)
 
@@ -294,13 +306,13 @@ class Supervisor:
 
     def _handle(self, message: dict[str, Any], running: Running) -> bool:
         """Apply one child message; True when the task is finished."""
-        kind, task_id = message["type"], running.record.id
+        kind, task_id, token = message["type"], running.record.id, running.record.claim_token
         if kind == "stage":
             running.stage = message["status"]
             duration = message.get("input_duration")
             if duration:
                 running.deadline = running.started + self._limit(duration)
-            self.store.set_stage(task_id, TaskStatus(running.stage), input_duration=duration)
+            self.store.set_stage(task_id, TaskStatus(running.stage), input_duration=duration, token=token)
             self._status()
         elif kind == "progress":  # a long recording: the limit follows the audio really transcribed
             done = float(message.get("audio_seconds") or 0.0) + PROGRESS_AHEAD_SECONDS
@@ -310,13 +322,14 @@ class Supervisor:
             self.model_loads[name] = self.model_loads.get(name, 0) + 1
             self.store.bump_counter(f"model_loads:{name}")
         elif kind == "done":
-            self.store.complete(task_id, _output(message["output"]))
+            self.store.complete(task_id, _output(message["output"]), token=token)
             return True
         elif kind == "asr_done":  # swap: the LLM part runs later, in the child that holds the LLM
-            self.store.save_asr_output(task_id, message["asr_output"])
+            self.store.save_asr_output(task_id, message["asr_output"], token=token)
             return True
         elif kind == "failed":
-            self.store.fail(task_id, message["code"], message["message"], stage=message.get("stage"))
+            self.store.fail(task_id, message["code"], message["message"], stage=message.get("stage"),
+                            token=token)
             return True
         return False
 

@@ -1,0 +1,123 @@
+"""PostgresTaskStore: the queue shared by several maied hosts (DATABASE_URL=postgresql://...).
+
+The queue's logic is the same as SQLite's (`sqlbase.py`); this engine adds what several hosts need:
+claims with `FOR UPDATE SKIP LOCKED`, the depth check under an advisory transaction lock, NOTIFY on every
+status write and a LISTEN thread that hands other hosts' changes to the listeners, advisory locks for
+maintenance, and a connection that is opened again after PostgreSQL restarts.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+import uuid
+import zlib
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from functools import lru_cache
+from typing import Any
+
+import psycopg
+from psycopg.rows import dict_row
+
+from maied.domain import TaskStatus
+from maied.settings import mask_url_password
+from maied.store.pg_listen import CHANNEL, ChangeListener
+from maied.store.pg_schema import migrate
+from maied.store.sqlbase import SqlTaskStore
+
+SUBMIT_LOCK = 0x6D616965  # "maie": serializes the MAX_QUEUE_DEPTH check of concurrent submits, all hosts
+CONNECT_TIMEOUT_SECONDS = 10
+
+
+class DatabaseUnavailable(OSError):
+    """PostgreSQL cannot be reached (one clear line for `maied serve`)."""
+
+
+@lru_cache(maxsize=512)
+def to_pyformat(sql: str) -> str:
+    """The shared SQL's `?` marks as psycopg's `%s` (a literal % doubled)."""
+    return sql.replace("%", "%%").replace("?", "%s")
+
+
+def connect(url: str) -> psycopg.Connection[dict[str, Any]]:
+    try:
+        return psycopg.connect(url, autocommit=True, row_factory=dict_row, connect_timeout=CONNECT_TIMEOUT_SECONDS)
+    except psycopg.Error as exc:
+        reason = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        raise DatabaseUnavailable(f"cannot reach the database at {mask_url_password(url)}: {reason}") from None
+
+
+class PostgresTaskStore(SqlTaskStore):
+    engine = "postgresql"
+    shared = True
+    _CLAIM_LOCK = " FOR UPDATE SKIP LOCKED"
+    _ROW_LOCK = " FOR UPDATE"
+    _RESULTS_BYTES = "coalesce(octet_length(results), 0)"
+
+    def __init__(self, url: str, *, clock: Callable[[], float] = time.time, worker: str = "maie-worker",
+                 lease_seconds: float = 60.0):
+        super().__init__(clock=clock, worker=worker, lease_seconds=lease_seconds)
+        self.url = url
+        self._instance = uuid.uuid4().hex[:12]
+        self.conn = connect(url)
+        migrate(self.conn)
+        self._listener: ChangeListener | None = None
+
+    def close(self) -> None:
+        if self._listener is not None:
+            self._listener.stop()
+        self.conn.close()
+
+    def watch(self, loop: asyncio.AbstractEventLoop) -> None:
+        """Hand other hosts' changes (NOTIFY) to the listeners, on `loop`."""
+        if self._listener is None:
+            self._listener = ChangeListener(self.url, self._instance, self._deliver, loop)
+            self._listener.start()
+            self._listener.ready.wait(CONNECT_TIMEOUT_SECONDS)
+
+    # --- engine hooks ---------------------------------------------------------------------------
+    def _connection(self) -> psycopg.Connection[dict[str, Any]]:
+        if self.conn.closed or self.conn.broken:  # PostgreSQL restarted or the network dropped: open anew
+            self.conn = connect(self.url)
+        return self.conn
+
+    def _run(self, sql: str, args: tuple[Any, ...] = ()) -> psycopg.Cursor[dict[str, Any]]:
+        return self._connection().execute(to_pyformat(sql), args)
+
+    @contextmanager
+    def _write(self) -> Iterator[None]:
+        with self._connection().transaction():
+            yield None
+
+    def _publish(self, task_id: str, status: TaskStatus) -> None:
+        self._run("SELECT pg_notify(?, ?)", (CHANNEL, f"{self._instance}|{task_id}|{status.value}"))
+
+    def _submit_guard(self) -> None:
+        self._run("SELECT pg_advisory_xact_lock(?)", (SUBMIT_LOCK,))
+
+    def _recover_scope(self) -> tuple[str, tuple[Any, ...]]:
+        """Several hosts: only the tasks this host (WORKER_NAME) held; others' expire with their lease."""
+        return " AND worker = ?", (self.worker_name,)
+
+    # --- engine specifics -----------------------------------------------------------------------
+    def integrity_ok(self) -> bool:
+        return self.db_ok()
+
+    @contextmanager
+    def maintenance_lock(self, name: str) -> Iterator[bool]:
+        """A session advisory lock: the first host to ask runs the job, the others skip it."""
+        key = zlib.crc32(name.encode())
+        held = bool(self._scalar("SELECT pg_try_advisory_lock(?) AS held", (key,)))
+        try:
+            yield held
+        finally:
+            if held and not self.conn.broken:
+                self._run("SELECT pg_advisory_unlock(?)", (key,))
+
+    def space_reclaimable(self) -> tuple[int, int]:
+        """PostgreSQL's autovacuum reclaims space by itself."""
+        return 0, 0
+
+    def compact(self) -> None:
+        """Nothing to do: autovacuum."""
