@@ -119,7 +119,7 @@ class Daemon:
                 raise DaemonError(str(exc)) from None
         changes = ChangeNotifier(loop)
         self.store.add_listener(changes.on_change)
-        self.store.add_listener(TaskEventLogger(self.store))
+        self.store.add_listener(TaskEventLogger(self.store), remote=False)  # each host logs its own writes
         self.store.watch(loop)
         self.supervisor.recover()
         for note in llm_startup_notes(self.settings):

@@ -48,7 +48,8 @@ class TaskQueue(Protocol):
     """True when several hosts share this queue (leases are then swept by every host)."""
 
     def close(self) -> None: ...
-    def add_listener(self, listener: Listener) -> None: ...
+    def add_listener(self, listener: Listener, *, remote: bool = True) -> None:
+        """Call `listener` on every status write; with remote=False only on this process's own writes."""
     def watch(self, loop: asyncio.AbstractEventLoop) -> None:
         """Deliver changes made by other hosts to the listeners, on `loop` (a no-op on one host)."""
 

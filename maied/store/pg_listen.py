@@ -30,27 +30,27 @@ class ChangeListener(threading.Thread):
         self.deliver = deliver
         self.loop = loop
         self.ready = threading.Event()
-        self._stop = threading.Event()
+        self._stopping = threading.Event()
 
     def stop(self) -> None:
-        self._stop.set()
+        self._stopping.set()
         self.join(timeout=5)
 
     def run(self) -> None:
-        while not self._stop.is_set():
+        while not self._stopping.is_set():
             try:
                 self._listen()
             except psycopg.Error as exc:
                 log.warning("lost the database's change notifications (%s): reconnecting", exc,
                             extra={"event": "listen_lost"})
-                self._stop.wait(RETRY_SECONDS)
+                self._stopping.wait(RETRY_SECONDS)
 
     def _listen(self) -> None:
         with psycopg.connect(self.url, autocommit=True, connect_timeout=10) as conn:
             conn.execute(f"LISTEN {CHANNEL}")
             self.ready.set()
             self._hand_over("", TaskStatus.PENDING)
-            while not self._stop.is_set():
+            while not self._stopping.is_set():
                 for note in conn.notifies(timeout=0.5):
                     self._on_note(note.payload)
 

@@ -72,7 +72,7 @@ class PostgresTaskStore(SqlTaskStore):
     def watch(self, loop: asyncio.AbstractEventLoop) -> None:
         """Hand other hosts' changes (NOTIFY) to the listeners, on `loop`."""
         if self._listener is None:
-            self._listener = ChangeListener(self.url, self._instance, self._deliver, loop)
+            self._listener = ChangeListener(self.url, self._instance, self._deliver_remote, loop)
             self._listener.start()
             self._listener.ready.wait(CONNECT_TIMEOUT_SECONDS)
 

@@ -65,7 +65,7 @@ class SqlTaskStore:
         self._clock = clock
         self.worker_name = worker
         self.lease_seconds = lease_seconds
-        self._listeners: list[Listener] = []
+        self._listeners: list[tuple[Listener, bool]] = []
         self._started = clock()
 
     # --- engine hooks ---------------------------------------------------------------------------
@@ -86,16 +86,22 @@ class SqlTaskStore:
         return "", ()
 
     # --- plumbing -------------------------------------------------------------------------------
-    def add_listener(self, listener: Listener) -> None:
-        self._listeners.append(listener)
+    def add_listener(self, listener: Listener, *, remote: bool = True) -> None:
+        """Call `listener` on every status write; with remote=False only on this process's own writes."""
+        self._listeners.append((listener, remote))
 
     def _notify(self, task_id: str, status: TaskStatus) -> None:
         self._publish(task_id, status)
         self._deliver(task_id, status)
 
-    def _deliver(self, task_id: str, status: TaskStatus) -> None:
-        for listener in self._listeners:
-            listener(task_id, status)
+    def _deliver(self, task_id: str, status: TaskStatus, *, remote: bool = False) -> None:
+        for listener, wants_remote in self._listeners:
+            if wants_remote or not remote:
+                listener(task_id, status)
+
+    def _deliver_remote(self, task_id: str, status: TaskStatus) -> None:
+        """A change another host made (PostgreSQL NOTIFY)."""
+        self._deliver(task_id, status, remote=True)
 
     def _rows(self, sql: str, args: tuple[Any, ...] = ()) -> list[Mapping[str, Any]]:
         return list(self._run(sql, args).fetchall())
