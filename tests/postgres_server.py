@@ -68,7 +68,8 @@ class PostgresServer:
 
     def restart(self) -> None:
         """Stop (fast) and start again on the same folder: what a PostgreSQL restart looks like to maied."""
-        self._as_server([str(self.bindir / "pg_ctl"), "-D", str(self.data), "-m", "fast", "-w", "restart"])
+        self._as_server([str(self.bindir / "pg_ctl"), "-D", str(self.data), "-m", "fast", "-l",
+                         str(self.root / "server.log"), "-w", "-t", "60", "restart"])
 
     # --- databases ------------------------------------------------------------------------------
     def url(self, dbname: str = "postgres") -> str:

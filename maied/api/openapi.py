@@ -41,6 +41,7 @@ def _schemas() -> dict[str, Any]:
             "queue_position": {"type": ["integer", "null"]},
             "versions": {"type": ["object", "null"]}, "metrics": {"type": ["object", "null"]},
             "results": {"type": ["object", "null"]},
+            "worker": {**nullable_str, "description": "WORKER_NAME of the host that ran (or runs) the task"},
         }},
         "TaskList": {"type": "object", "required": ["tasks"], "properties": {
             "tasks": {"type": "array", "items": {"type": "object"}}, "next_cursor": nullable_str}},
@@ -50,6 +51,12 @@ def _schemas() -> dict[str, Any]:
             "worker_active": {"type": "boolean"}, "db_ok": {"type": "boolean"},
             "disk_used_percent": {"type": ["number", "null"]}, "asr": {"type": "object"}, "llm": {"type": "object"},
             "model_sharing": {"type": "object"},
+            "worker": {"type": "string", "description": "this host's WORKER_NAME"},
+            "hosts": {"type": "array", "description": "every host sharing the queue", "items": {
+                "type": "object", "properties": {
+                    "name": {"type": "string"}, "last_heartbeat": nullable_str,
+                    "seconds_since_heartbeat": {"type": "number"}, "running_task": nullable_str,
+                    "started_at": nullable_str}}},
         }},
         "ProcessForm": {"type": "object", "required": ["file"], "properties": {
             "file": {"type": "string", "format": "binary"},

@@ -13,7 +13,7 @@ import time
 import uuid
 import zlib
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from contextlib import ExitStack, contextmanager, suppress
 from functools import lru_cache
 from typing import Any
 
@@ -28,6 +28,8 @@ from maied.store.sqlbase import SqlTaskStore
 
 SUBMIT_LOCK = 0x6D616965  # "maie": serializes the MAX_QUEUE_DEPTH check of concurrent submits, all hosts
 CONNECT_TIMEOUT_SECONDS = 10
+IDLE_CHECK_SECONDS = 5.0
+"""A connection idle this long is probed before use: PostgreSQL may have restarted meanwhile."""
 
 
 class DatabaseUnavailable(OSError):
@@ -61,6 +63,7 @@ class PostgresTaskStore(SqlTaskStore):
         self.url = url
         self._instance = uuid.uuid4().hex[:12]
         self.conn = connect(url)
+        self._last_used = time.monotonic()
         migrate(self.conn)
         self._listener: ChangeListener | None = None
 
@@ -78,16 +81,37 @@ class PostgresTaskStore(SqlTaskStore):
 
     # --- engine hooks ---------------------------------------------------------------------------
     def _connection(self) -> psycopg.Connection[dict[str, Any]]:
-        if self.conn.closed or self.conn.broken:  # PostgreSQL restarted or the network dropped: open anew
+        """The connection, opened anew when PostgreSQL restarted or the network dropped it."""
+        idle = time.monotonic() - self._last_used
+        if not self.conn.closed and not self.conn.broken and idle > IDLE_CHECK_SECONDS and not self._in_transaction():
+            with suppress(psycopg.OperationalError):
+                self.conn.execute("SELECT 1")
+        if self.conn.closed or self.conn.broken:
             self.conn = connect(self.url)
+        self._last_used = time.monotonic()
         return self.conn
 
+    def _in_transaction(self) -> bool:
+        return self.conn.info.transaction_status != psycopg.pq.TransactionStatus.IDLE
+
     def _run(self, sql: str, args: tuple[Any, ...] = ()) -> psycopg.Cursor[dict[str, Any]]:
-        return self._connection().execute(to_pyformat(sql), args)
+        conn = self._connection()
+        try:
+            return conn.execute(to_pyformat(sql), args)
+        except psycopg.OperationalError:
+            if conn is not self.conn or (not conn.closed and self._in_transaction()):
+                raise
+            conn.close()  # PostgreSQL restarted (AdminShutdown) or the link dropped: a fresh connection, once
+            return self._connection().execute(to_pyformat(sql), args)
 
     @contextmanager
     def _write(self) -> Iterator[None]:
-        with self._connection().transaction():
+        with ExitStack() as stack:
+            try:
+                stack.enter_context(self._connection().transaction())
+            except psycopg.OperationalError:
+                self.conn.close()  # BEGIN cut by a restart: a fresh connection, once
+                stack.enter_context(self._connection().transaction())
             yield None
 
     def _publish(self, task_id: str, status: TaskStatus) -> None:

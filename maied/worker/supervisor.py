@@ -29,6 +29,8 @@ HEADER_TRUSTED_SECONDS = WHOLE_FILE_MAX_SECONDS
 recordings are windowed and report their progress."""
 PROGRESS_AHEAD_SECONDS = 120.0
 """Audio the next window of a long recording may add (two 60 s windows), allowed for in the limit."""
+STORE_RETRY_SECONDS = 1.0
+"""How soon a claim is tried again after the queue's database failed (PostgreSQL restarting, a split)."""
 
 
 @dataclass
@@ -75,7 +77,12 @@ class Supervisor:
                  extra={"event": "model_sharing", **self.sharing.to_dict()})
         try:
             while not self._stopping:
-                claimed = self._claim()
+                try:
+                    claimed = self._claim()
+                except Exception as exc:  # the database is away (restarting, network split): try again
+                    log.error("cannot claim from the queue: %s", exc, extra={"event": "store_error"})
+                    await asyncio.sleep(STORE_RETRY_SECONDS)
+                    continue
                 if claimed is None:
                     await self._idle_wait()
                     continue
@@ -196,11 +203,22 @@ class Supervisor:
             await self._follow(worker)
         except Exception as exc:  # the daemon must never die of one task
             log.exception("supervisor error on task %s", record.id)
-            self.store.fail(record.id, "WORKER_CRASHED", f"worker could not run the task: {exc}",
-                            token=record.claim_token)
+            await self._give_up(record, exc)
         finally:
             self.running = None
             self._status()
+
+    async def _give_up(self, record: TaskRecord, exc: Exception) -> None:
+        """Record the failure; when even that write fails (the database is away), stop the child and leave
+        the task to its lease: it expires and the task runs again (at-least-once)."""
+        try:
+            self.store.fail(record.id, "WORKER_CRASHED", f"worker could not run the task: {exc}",
+                            token=record.claim_token)
+        except Exception as store_exc:
+            log.error("cannot record task %s (%s): stopping the worker child; the task's lease will expire",
+                      record.id, store_exc, extra={"event": "store_error", "task_id": record.id})
+            if self.worker is not None:
+                await self._kill(self.worker)
 
     def _limit(self, audio_seconds: float | None, *, from_header: bool = True) -> float:
         """max(JOB_TIMEOUT, JOB_TIMEOUT_RTF x audio seconds). A file's header is believed up to

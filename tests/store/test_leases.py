@@ -10,6 +10,7 @@ import pytest
 from maied.domain import PipelineOutput, TaskKind, TaskRequest, TaskStatus
 from maied.errors import QueueFull
 from maied.store import NewTask, TaskQueue, TaskStore
+from tests.postgres_server import PostgresServer
 from tests.store.conftest import OpenQueue
 
 
@@ -184,3 +185,18 @@ def test_copy_from_sqlite_is_idempotent(open_queue: OpenQueue, tmp_path: Path) -
     assert target.counters() == {"model_loads:asr": 4}
     assert target.claim_next() is not None
     source.close()
+
+
+def test_postgresql_restart_is_survived(postgres: PostgresServer, pg_url: str) -> None:
+    from maied.store.postgres import PostgresTaskStore
+
+    store = PostgresTaskStore(pg_url, worker="h1")
+    try:
+        store.submit(new("a"))
+        postgres.restart()
+        assert store.require("a").status == TaskStatus.PENDING  # a read reconnects
+        postgres.restart()
+        store.submit(new("b"))  # so does a write
+        assert store.pending_count() == 2
+    finally:
+        store.close()
