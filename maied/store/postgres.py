@@ -21,19 +21,23 @@ import psycopg
 from psycopg.rows import dict_row
 
 from maied.domain import TaskStatus
+from maied.errors import Unavailable
 from maied.settings import mask_url_password
 from maied.store.pg_listen import CHANNEL, ChangeListener
 from maied.store.pg_schema import migrate
 from maied.store.sqlbase import SqlTaskStore
 
 SUBMIT_LOCK = 0x6D616965  # "maie": serializes the MAX_QUEUE_DEPTH check of concurrent submits, all hosts
-CONNECT_TIMEOUT_SECONDS = 10
+CONNECT_TIMEOUT_SECONDS = 5
+# A host cut off from the database must notice within seconds (TCP keepalives, unacknowledged data).
+TCP_OPTIONS: dict[str, Any] = {"keepalives": 1, "keepalives_idle": 5, "keepalives_interval": 2, "keepalives_count": 3,
+               "tcp_user_timeout": 10_000}
 IDLE_CHECK_SECONDS = 5.0
 """A connection idle this long is probed before use: PostgreSQL may have restarted meanwhile."""
 
 
-class DatabaseUnavailable(OSError):
-    """PostgreSQL cannot be reached (one clear line for `maied serve`)."""
+class DatabaseUnavailable(Unavailable, OSError):
+    """PostgreSQL cannot be reached: 503 UNAVAILABLE on the API, one clear line for `maied serve`."""
 
 
 @lru_cache(maxsize=512)
@@ -44,7 +48,8 @@ def to_pyformat(sql: str) -> str:
 
 def connect(url: str) -> psycopg.Connection[dict[str, Any]]:
     try:
-        return psycopg.connect(url, autocommit=True, row_factory=dict_row, connect_timeout=CONNECT_TIMEOUT_SECONDS)
+        return psycopg.connect(url, autocommit=True, row_factory=dict_row, connect_timeout=CONNECT_TIMEOUT_SECONDS,
+                               **TCP_OPTIONS)
     except psycopg.Error as exc:
         reason = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
         raise DatabaseUnavailable(f"cannot reach the database at {mask_url_password(url)}: {reason}") from None
@@ -98,11 +103,14 @@ class PostgresTaskStore(SqlTaskStore):
         conn = self._connection()
         try:
             return conn.execute(to_pyformat(sql), args)
-        except psycopg.OperationalError:
+        except psycopg.OperationalError as exc:
             if conn is not self.conn or (not conn.closed and self._in_transaction()):
-                raise
-            conn.close()  # PostgreSQL restarted (AdminShutdown) or the link dropped: a fresh connection, once
+                raise DatabaseUnavailable(f"the database failed: {exc}") from exc
+        conn.close()  # PostgreSQL restarted (AdminShutdown) or the link dropped: a fresh connection, once
+        try:
             return self._connection().execute(to_pyformat(sql), args)
+        except psycopg.OperationalError as exc:
+            raise DatabaseUnavailable(f"the database failed: {exc}") from exc
 
     @contextmanager
     def _write(self) -> Iterator[None]:
@@ -111,7 +119,10 @@ class PostgresTaskStore(SqlTaskStore):
                 stack.enter_context(self._connection().transaction())
             except psycopg.OperationalError:
                 self.conn.close()  # BEGIN cut by a restart: a fresh connection, once
-                stack.enter_context(self._connection().transaction())
+                try:
+                    stack.enter_context(self._connection().transaction())
+                except psycopg.OperationalError as exc:
+                    raise DatabaseUnavailable(f"the database failed: {exc}") from exc
             yield None
 
     def _publish(self, task_id: str, status: TaskStatus) -> None:
