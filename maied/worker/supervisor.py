@@ -156,8 +156,8 @@ class Supervisor:
 
     # --- waiting --------------------------------------------------------------------------------
     def _on_store_change(self, task_id: str, status: TaskStatus) -> None:
-        if status == TaskStatus.PENDING:
-            self._wakeup.set()
+        if status in (TaskStatus.PENDING, TaskStatus.PROCESSING_ASR):  # new work, or an ASR part now waits
+            self._wakeup.set()                                           # for its LLM part (maybe on another host)
         if self.running is not None and self.running.record.id == task_id:
             self._interrupt.set()
 
