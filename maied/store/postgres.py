@@ -9,6 +9,7 @@ maintenance, and a connection that is opened again after PostgreSQL restarts.
 from __future__ import annotations
 
 import asyncio
+import logging
 import time
 import uuid
 import zlib
@@ -27,6 +28,7 @@ from maied.store.pg_listen import CHANNEL, ChangeListener
 from maied.store.pg_schema import migrate
 from maied.store.sqlbase import SqlTaskStore
 
+log = logging.getLogger(__name__)
 SUBMIT_LOCK = 0x6D616965  # "maie": serializes the MAX_QUEUE_DEPTH check of concurrent submits, all hosts
 CONNECT_TIMEOUT_SECONDS = 5
 # A host cut off from the database must notice within seconds (TCP keepalives, unacknowledged data).
@@ -126,7 +128,12 @@ class PostgresTaskStore(SqlTaskStore):
             yield None
 
     def _publish(self, task_id: str, status: TaskStatus) -> None:
-        self._run("SELECT pg_notify(?, ?)", (CHANNEL, f"{self._instance}|{task_id}|{status.value}"))
+        """NOTIFY the other hosts, after the write committed; a lost notification only delays their wake-up
+        (supervisors also wake on a timer, long-polls at their timeout), so it never fails the write."""
+        try:
+            self._run("SELECT pg_notify(?, ?)", (CHANNEL, f"{self._instance}|{task_id}|{status.value}"))
+        except DatabaseUnavailable as exc:
+            log.warning("could not notify the other hosts of task %s: %s", task_id, exc)
 
     def _submit_guard(self) -> None:
         self._run("SELECT pg_advisory_xact_lock(?)", (SUBMIT_LOCK,))
