@@ -12,6 +12,7 @@ import shutil
 import signal
 import socket
 import stat
+import time
 from pathlib import Path
 from typing import IO
 
@@ -22,16 +23,20 @@ from maied.api.app import create_app
 from maied.api.changes import ChangeNotifier
 from maied.api.connections import cap_connections, runner_options
 from maied.api.context import ApiContext, DaemonFacts
+from maied.audio_marker import AudioDirMismatch, check_audio_dir
 from maied.llm.factory import llm_startup_notes
 from maied.logs import TaskEventLogger
 from maied.pipeline.run import builtin_templates_dir
 from maied.settings import Settings
-from maied.store import TaskStore
+from maied.store import TaskQueue, open_store
 from maied.worker.supervisor import Supervisor
 
 log = logging.getLogger(__name__)
 SOCKET_MODE = 0o660
 SWEEP_SECONDS = 60.0
+SHARED_UPLOAD_GRACE_SECONDS = 3600.0
+"""With a shared AUDIO_DIR, a folder without a row may be an upload another host is receiving: only
+folders older than this are removed at start-up."""
 
 
 class DaemonError(RuntimeError):
@@ -78,16 +83,19 @@ def bind_unix_socket(path: Path) -> socket.socket:
     return sock
 
 
-def remove_unclaimed_uploads(settings: Settings, store: TaskStore) -> list[str]:
+def remove_unclaimed_uploads(settings: Settings, store: TaskQueue) -> list[str]:
     """Audio folders with no task row are uploads cut off by a kill of an earlier daemon (the row is
     written after the file): remove them. Run at start-up only, before the API takes any upload."""
     audio_dir = settings.audio_dir
     if not audio_dir.is_dir():
         return []
-    known = {row[0] for row in store.conn.execute("SELECT id FROM tasks")}
+    known = store.task_ids()
+    too_young = time.time() - SHARED_UPLOAD_GRACE_SECONDS if store.shared else None
     removed = []
     for folder in audio_dir.iterdir():
-        if folder.is_dir() and not folder.is_symlink() and folder.name not in known:
+        if not folder.is_dir() or folder.is_symlink() or folder.name in known:
+            continue
+        if too_young is None or folder.stat().st_mtime < too_young:
             shutil.rmtree(folder, ignore_errors=True)
             removed.append(folder.name)
     if removed:
@@ -99,7 +107,7 @@ class Daemon:
     def __init__(self, settings: Settings):
         self.settings = settings
         self.stopping = asyncio.Event()
-        self.store = TaskStore(settings.db_path)
+        self.store = open_store(settings)
         self.supervisor = Supervisor(self.store, settings, on_status=self._status)
         self.runner: web.AppRunner | None = None
         self.owned_socket: Path | None = None
@@ -110,9 +118,15 @@ class Daemon:
 
     async def start(self) -> None:
         loop = asyncio.get_running_loop()
+        if self.store.shared:
+            try:
+                check_audio_dir(self.store, self.settings.audio_dir)
+            except AudioDirMismatch as exc:
+                raise DaemonError(str(exc)) from None
         changes = ChangeNotifier(loop)
         self.store.add_listener(changes.on_change)
-        self.store.add_listener(TaskEventLogger(self.store))
+        self.store.add_listener(TaskEventLogger(self.store), remote=False)  # each host logs its own writes
+        self.store.watch(loop)
         self.supervisor.recover()
         for note in llm_startup_notes(self.settings):
             log.warning("LLM: %s", note, extra={"event": "llm_startup_note"})
@@ -199,8 +213,8 @@ class Daemon:
     async def _sweep(self) -> None:
         while True:
             await asyncio.sleep(SWEEP_SECONDS)
-            with contextlib.suppress(Exception):
-                expired = self.store.expire_results(self.settings.RESULT_TTL)
+            with contextlib.suppress(Exception), self.store.maintenance_lock("expire-results") as mine:
+                expired = self.store.expire_results(self.settings.RESULT_TTL) if mine else []
                 if expired:
                     log.info("results expired for %d task(s)", len(expired))
 

@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import logging
 import os
+import re
+import socket
 from pathlib import Path
 from typing import Any, Literal
 
@@ -73,7 +75,10 @@ class Settings(BaseSettings):
     DATA_DIR: Path = Field(default_factory=default_data_dir)
     """State folder: the database, uploaded audio, models, user templates."""
     DB_PATH: Path | None = None
-    """SQLite queue database (default $DATA_DIR/maie.db)."""
+    """SQLite queue database (default $DATA_DIR/maie.db); used when DATABASE_URL is empty."""
+    DATABASE_URL: str = ""
+    """Empty = the embedded SQLite queue at DB_PATH (one host). A postgresql://user:password@host/db URL puts
+    the queue on PostgreSQL, shared by several maied hosts (see docs/scale-out.md)."""
     AUDIO_DIR: Path | None = None
     """Uploaded audio, one folder per task (default $DATA_DIR/audio)."""
     MODELS_DIR: Path | None = None
@@ -136,8 +141,9 @@ class Settings(BaseSettings):
     """Enhancement guard: a chunk whose word edit rate against the raw text exceeds this keeps the raw text."""
 
     # --- Worker ---------------------------------------------------------------------------------
-    WORKER_NAME: str = "maie-worker"
-    """Name of the worker (logs, process title)."""
+    WORKER_NAME: str = Field(default_factory=socket.gethostname, min_length=1, max_length=200)
+    """This host's name in a cluster (default: the hostname): stored with each claim, answered as `worker`
+    in status answers, listed by /health. Unique per host sharing one DATABASE_URL."""
     WORKER_CONCURRENCY: int = Field(1, ge=1)
     """Accepted for compatibility; values > 1 are ignored: one GPU pipeline per host."""
     JOB_TIMEOUT: float = Field(600.0, gt=0)
@@ -147,7 +153,10 @@ class Settings(BaseSettings):
     MAX_ATTEMPTS: int = Field(2, ge=1)
     """Deaths of the worker child during one task before it is FAILED with WORKER_CRASHED."""
     MAX_REQUEUES: int = Field(5, ge=0)
-    """Daemon restarts that requeue one running task before it is FAILED with WORKER_CRASHED."""
+    """Daemon restarts (or expired leases) that requeue one running task before it is FAILED WORKER_CRASHED."""
+    TASK_LEASE_SECONDS: float = Field(60.0, ge=1, le=3600)
+    """A claimed task's lease, renewed while it runs; a task whose lease expired (its host died or lost the
+    database) is requeued by any host. Matters with DATABASE_URL (several hosts)."""
     SHUTDOWN_GRACE_SECONDS: float = Field(30.0, ge=0)
     """On SIGTERM, how long the running stage may finish before its task is put back in the queue."""
     HEARTBEAT_SECONDS: float = Field(5.0, gt=0)
@@ -265,10 +274,16 @@ class Settings(BaseSettings):
                 value = "***" + ("(set)" if value else "")
             out[name] = str(value) if isinstance(value, Path) else value
         out["DB_PATH"] = str(self.db_path)
+        out["DATABASE_URL"] = mask_url_password(self.DATABASE_URL)
         out["AUDIO_DIR"] = str(self.audio_dir)
         out["MODELS_DIR"] = str(self.models_dir)
         out["LOG_DIR"] = str(self.log_dir)
         return out
+
+
+def mask_url_password(url: str) -> str:
+    """postgresql://user:secret@host/db -> postgresql://user:***@host/db"""
+    return re.sub(r"(://[^:/@]*:)[^@]*@", r"\1***@", url)
 
 
 def env_file_path(environ: dict[str, str] | None = None) -> Path:

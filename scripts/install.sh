@@ -25,7 +25,8 @@ log() { printf '[install] %s\n' "$*" >&2; }
 #   always: ffmpeg (pydub/chunkformer), espeak-ng + sox (demo and test recordings)
 #   llm-cpu: a compiler and cmake (llama-cpp-python builds from source)
 #   dev: the tools the tests drive: systemd-analyze (units), useradd/setpriv/mount (access and disk-full
-#        tests), /usr/bin/python3 (run as other users in the access tests)
+#        tests), /usr/bin/python3 (run as other users in the access tests), postgresql (initdb + pg_ctl:
+#        the store contract and the several-hosts tests run a private server)
 if [ "$SYSTEM_DEPS" = 1 ]; then
   pairs="espeak-ng:espeak-ng sox:sox ffmpeg:ffmpeg"
   has llm-cpu && pairs="$pairs gcc:build-essential g++:build-essential cmake:cmake"
@@ -37,6 +38,9 @@ if [ "$SYSTEM_DEPS" = 1 ]; then
       case " $need " in *" $pkg "*) ;; *) need="$need $pkg" ;; esac
     fi
   done
+  if has dev && ! ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1; then
+    need="$need postgresql"
+  fi
   if [ -n "$need" ]; then
     if [ "$(id -u)" = 0 ]; then
       log "apt-get install$need"

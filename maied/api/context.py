@@ -13,7 +13,7 @@ from maied.api.access import Identity
 from maied.api.changes import ChangeNotifier
 from maied.errors import TaskNotFound
 from maied.settings import Settings
-from maied.store import TaskRecord, TaskStore
+from maied.store import TaskQueue, TaskRecord
 
 
 @dataclass
@@ -35,7 +35,7 @@ class DaemonFacts:
 @dataclass
 class ApiContext:
     settings: Settings
-    store: TaskStore
+    store: TaskQueue
     changes: ChangeNotifier
     facts: DaemonFacts = field(default_factory=DaemonFacts)
     builtin_templates: Path | None = None

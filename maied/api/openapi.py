@@ -46,6 +46,7 @@ def _schemas() -> dict[str, Any]:
                                        "produced (raw_transcript, segments, language), else null"},
             "source_task_id": {"type": ["string", "null"],
                                "description": "the task whose transcript a summarize task reads"},
+            "worker": {**nullable_str, "description": "WORKER_NAME of the host that ran (or runs) the task"},
         }},
         "TaskList": {"type": "object", "required": ["tasks"], "properties": {
             "tasks": {"type": "array", "items": {"type": "object"}}, "next_cursor": nullable_str}},
@@ -55,6 +56,12 @@ def _schemas() -> dict[str, Any]:
             "worker_active": {"type": "boolean"}, "db_ok": {"type": "boolean"},
             "disk_used_percent": {"type": ["number", "null"]}, "asr": {"type": "object"}, "llm": {"type": "object"},
             "model_sharing": {"type": "object"},
+            "worker": {"type": "string", "description": "this host's WORKER_NAME"},
+            "hosts": {"type": "array", "description": "every host sharing the queue", "items": {
+                "type": "object", "properties": {
+                    "name": {"type": "string"}, "last_heartbeat": nullable_str,
+                    "seconds_since_heartbeat": {"type": "number"}, "running_task": nullable_str,
+                    "started_at": nullable_str}}},
         }},
         "Models": {"type": "object", "required": ["object", "data", "asr", "llm"], "properties": {
             "object": {"type": "string", "const": "list"},

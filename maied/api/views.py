@@ -34,6 +34,7 @@ def status_body(record: TaskRecord, queue_position: int | None) -> dict[str, Any
         "metrics": record.metrics or None,
         "results": record.results if finished else None,
         "source_task_id": record.request.source_task_id,
+        "worker": record.worker,
     }
 
 

@@ -18,8 +18,8 @@ from maied.domain import PipelineOutput, TaskStatus, TaskWarning
 from maied.pipeline.long_audio import WHOLE_FILE_MAX_SECONDS
 from maied.pipeline.sharing import SharingPlan, plan_model_sharing
 from maied.settings import Settings
-from maied.store import TaskRecord, TaskStore
-from maied.store.tasks import Phase
+from maied.store import Phase, TaskQueue, TaskRecord
+from maied.worker.lease import LeaseKeeper
 from maied.worker.process import WorkerProcess, kill_stale_worker
 from maied.worker.protocol import Part, TaskInput
 
@@ -43,7 +43,7 @@ class Running:
 
 
 class Supervisor:
-    def __init__(self, store: TaskStore, settings: Settings, *,
+    def __init__(self, store: TaskQueue, settings: Settings, *,
                  on_status: Callable[[str], None] | None = None, sharing: SharingPlan | None = None):
         self.store = store
         self.settings = settings
@@ -63,6 +63,7 @@ class Supervisor:
         self._retry = 0.0
         """Set while the store refuses writes (e.g. the disk is full); /health is unhealthy meanwhile."""
         store.add_listener(self._on_store_change)
+        self.leases = LeaseKeeper(store, settings, self._running_record, on_lost=self._interrupt.set)
 
     # --- lifecycle ------------------------------------------------------------------------------
     def recover(self) -> dict[str, TaskStatus]:
@@ -75,6 +76,7 @@ class Supervisor:
 
     async def run_forever(self) -> None:
         heartbeat = asyncio.ensure_future(self._heartbeat())
+        leases = asyncio.ensure_future(self.leases.run())
         log.info("models %s: %s", self.sharing.mode, self.sharing.reason,
                  extra={"event": "model_sharing", **self.sharing.to_dict()})
         try:
@@ -92,6 +94,7 @@ class Supervisor:
                 await self._run(*claimed)
         finally:
             heartbeat.cancel()
+            leases.cancel()
             if self.worker is not None:
                 await self.worker.stop()
                 self.worker = None
@@ -153,10 +156,13 @@ class Supervisor:
             return f"idle, {self.store.pending_count()} pending"
         return f"task {self.running.record.id}: {self.running.stage}"
 
+    def _running_record(self) -> TaskRecord | None:
+        return None if self.running is None else self.running.record
+
     # --- waiting --------------------------------------------------------------------------------
     def _on_store_change(self, task_id: str, status: TaskStatus) -> None:
-        if status == TaskStatus.PENDING:
-            self._wakeup.set()
+        if status in (TaskStatus.PENDING, TaskStatus.PROCESSING_ASR):  # new work, or an ASR part now waits
+            self._wakeup.set()                                           # for its LLM part (maybe on another host)
         if self.running is not None and self.running.record.id == task_id:
             self._interrupt.set()
 
@@ -203,7 +209,7 @@ class Supervisor:
         except Exception as exc:  # the daemon must never die of one task
             log.exception("supervisor error on task %s", record.id)
             await self._record("fail the task", self.store.fail, record.id, "WORKER_CRASHED",
-                               f"worker could not run the task: {exc}")
+                               f"worker could not run the task: {exc}", token=record.claim_token)
         finally:
             self.running = None
             self._status()
@@ -226,7 +232,8 @@ class Supervisor:
             self.worker = None
             status = await self._record("requeue after a failed start", self.store.requeue_after_crash, record.id,
                                         max_attempts=self.settings.MAX_ATTEMPTS,
-                                        reason=f"the worker child did not start: {exc}")
+                                        reason=f"the worker child did not start: {exc}",
+                                        token=record.claim_token)
             log.error("worker child did not start for task %s (%s): task is now %s", record.id, exc,
                       getattr(status, "value", status))
             return None
@@ -273,22 +280,26 @@ class Supervisor:
         return max(0.0, min(limits) - time.monotonic())
 
     async def _interrupted(self, worker: WorkerProcess, running: Running) -> bool:
-        task_id = running.record.id
+        task_id, token = running.record.id, running.record.claim_token
         now = time.monotonic()
         if now >= running.deadline:
             await self._kill(worker)
             limit = running.deadline - running.started
             await self._record("record a timeout", self.store.fail, task_id, "JOB_TIMEOUT",
-                               f"the task ran longer than its limit of {limit:.0f} s", stage=running.stage)
+                               f"the task ran longer than its limit of {limit:.0f} s", stage=running.stage, token=token)
             return True
         current = await self._record("read the task", self.store.get, task_id)
+        if current is not None and current.claim_token != token:  # lease lost: another host has the task
+            await self._kill(worker)
+            log.error("task %s: this host lost its lease; it is not ours to record any more", task_id)
+            return True
         if current is None or current.cancel_requested or current.status.is_terminal:
             await self._kill(worker)
-            await self._record("record a cancel", self.store.mark_cancelled, task_id)
+            await self._record("record a cancel", self.store.mark_cancelled, task_id, token=token)
             return True
         if self._drain_deadline is not None and now >= self._drain_deadline:
             await self._kill(worker)
-            await self._record("requeue for shutdown", self.store.requeue_for_shutdown, task_id)
+            await self._record("requeue for shutdown", self.store.requeue_for_shutdown, task_id, token=token)
             log.warning("shutdown grace expired: task %s put back in the queue", task_id)
             return True
         return False
@@ -298,7 +309,8 @@ class Supervisor:
         self.worker = None
         reason = worker.exit_reason()
         status = await self._record("requeue after a crash", self.store.requeue_after_crash, running.record.id,
-                                    max_attempts=self.settings.MAX_ATTEMPTS, reason=reason)
+                                    max_attempts=self.settings.MAX_ATTEMPTS, reason=reason,
+                                    token=running.record.claim_token)
         log.error("worker child died during task %s (%s): task is now %s", running.record.id, reason,
                   getattr(status, "value", status))
 
@@ -309,14 +321,14 @@ class Supervisor:
     async def _handle(self, message: dict[str, Any], running: Running) -> bool:
         """Apply one child message; True when the task is finished. A finished task's result is kept
         here and written again until the store takes it."""
-        kind, task_id = message["type"], running.record.id
+        kind, task_id, token = message["type"], running.record.id, running.record.claim_token
         if kind == "stage":
             running.stage = message["status"]
             duration = message.get("input_duration")
             if duration:
                 running.deadline = running.started + self._limit(duration)
             self._try_write("record a stage", self.store.set_stage, task_id, TaskStatus(running.stage),
-                            input_duration=duration)
+                            input_duration=duration, token=token)
             self._status()
         elif kind == "progress":  # a long recording: the limit follows the audio really transcribed
             done = float(message.get("audio_seconds") or 0.0) + PROGRESS_AHEAD_SECONDS
@@ -326,16 +338,19 @@ class Supervisor:
             self.model_loads[name] = self.model_loads.get(name, 0) + 1
             self._try_write("count a model load", self.store.bump_counter, f"model_loads:{name}")
         elif kind == "done":
-            await self._record("record the result", self.store.complete, task_id, _output(message["output"]))
+            await self._record("record the result", self.store.complete, task_id, _output(message["output"]),
+                               token=token)
             return True
         elif kind == "asr_done":  # swap: the LLM part runs later, in the child that holds the LLM
-            await self._record("record the transcript", self.store.save_asr_output, task_id, message["asr_output"])
+            await self._record("record the transcript", self.store.save_asr_output, task_id, message["asr_output"],
+                               token=token)
             return True
         elif kind == "asr_part":  # kept before the LLM stage: a failure or crash there loses no transcript
-            self.store.keep_asr_output(task_id, message["asr_output"])
+            self._try_write("keep the transcript", self.store.keep_asr_output, task_id, message["asr_output"],
+                            token=token)
         elif kind == "failed":
             await self._record("record the failure", self.store.fail, task_id, message["code"], message["message"],
-                               stage=message.get("stage"))
+                               stage=message.get("stage"), token=token)
             return True
         return False
 

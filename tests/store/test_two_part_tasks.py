@@ -9,8 +9,9 @@ from pathlib import Path
 import pytest
 
 from maied.domain import STAGE_WAITING_FOR_LLM, PipelineOutput, TaskKind, TaskRequest, TaskStatus
-from maied.store import NewTask, TaskStore
+from maied.store import NewTask, TaskQueue, TaskStore
 from maied.store.schema import MIGRATIONS
+from tests.store.conftest import OpenQueue
 
 SUMMARY = TaskRequest(features=["raw_transcript", "summary"], template_id="general-summary-en")
 PART = {"output": {"results": {"raw_transcript": "hello"}, "metrics": {}, "versions": {}, "warnings": []},
@@ -18,10 +19,8 @@ PART = {"output": {"results": {"raw_transcript": "hello"}, "metrics": {}, "versi
 
 
 @pytest.fixture
-def store(tmp_path: Path) -> TaskStore:
-    s = TaskStore(tmp_path / "maie.db")
-    yield s
-    s.close()
+def store(open_queue: OpenQueue) -> TaskQueue:
+    return open_queue()
 
 
 def audio(task_id: str, request: TaskRequest = SUMMARY) -> NewTask:
@@ -32,7 +31,7 @@ def text(task_id: str) -> NewTask:
     return NewTask(id=task_id, kind=TaskKind.TEXT, owner="uid:1", request=SUMMARY, input_text="some text")
 
 
-def test_each_part_claims_its_own_work_oldest_first(store: TaskStore) -> None:
+def test_each_part_claims_its_own_work_oldest_first(store: TaskQueue) -> None:
     store.submit(audio("a1"))
     store.submit(text("t1"))
     store.submit(audio("a2"))
@@ -44,7 +43,7 @@ def test_each_part_claims_its_own_work_oldest_first(store: TaskStore) -> None:
     assert store.claim_next("asr") is None and store.claim_next("llm") is None
 
 
-def test_asr_part_waits_then_goes_on_as_llm_work(store: TaskStore) -> None:
+def test_asr_part_waits_then_goes_on_as_llm_work(store: TaskQueue) -> None:
     store.submit(audio("a1"))
     store.claim_next("asr")
     assert store.save_asr_output("a1", PART)
@@ -59,7 +58,7 @@ def test_asr_part_waits_then_goes_on_as_llm_work(store: TaskStore) -> None:
     assert store.require("a1").asr_output is None  # the part is dropped once the task is finished
 
 
-def test_waiting_task_is_cancelled_at_once(store: TaskStore) -> None:
+def test_waiting_task_is_cancelled_at_once(store: TaskQueue) -> None:
     store.submit(audio("a1"))
     store.claim_next("asr")
     store.save_asr_output("a1", PART)
@@ -67,7 +66,7 @@ def test_waiting_task_is_cancelled_at_once(store: TaskStore) -> None:
     assert store.claim_next("llm") is None
 
 
-def test_restart_keeps_waiting_tasks_in_line_and_requeues_a_cut_llm_part(store: TaskStore) -> None:
+def test_restart_keeps_waiting_tasks_in_line_and_requeues_a_cut_llm_part(store: TaskQueue) -> None:
     for task_id in ("a1", "a2"):
         store.submit(audio(task_id))
         store.claim_next("asr")
@@ -81,7 +80,7 @@ def test_restart_keeps_waiting_tasks_in_line_and_requeues_a_cut_llm_part(store: 
     assert store.claim_next("asr") is None
 
 
-def test_crash_in_llm_part_requeues_it_as_llm_work(store: TaskStore) -> None:
+def test_crash_in_llm_part_requeues_it_as_llm_work(store: TaskQueue) -> None:
     store.submit(audio("a1"))
     store.claim_next("asr")
     store.save_asr_output("a1", PART)
