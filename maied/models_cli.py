@@ -191,20 +191,34 @@ def list_models(as_json: bool) -> None:
         click.echo(json.dumps(info, indent=2, default=str))
         return
     click.echo(f"MODELS_DIR={info['models_dir']}")
-    for entry in info["asr"]:
-        click.echo(_asr_line(entry))
     llm = info.get("llm") or {}
-    click.echo(f"llm          {llm.get('backend') or '-'}  {llm.get('model') or '-'}  "
-               f"{'present' if llm.get('present') else 'missing'}")
+    rows = [MODEL_COLUMNS, *(_asr_row(entry) for entry in info["asr"]),
+            ["llm " + (llm.get("backend") or "-"), llm.get("model") or "-",
+             "present" if llm.get("present") else "missing", size_text(llm.get("size_bytes")),
+             llm.get("license") or "-", llm.get("path") or ""]]
+    for line in aligned(rows):
+        click.echo(line)
 
 
-def _asr_line(entry: dict[str, Any]) -> str:
-    size = entry.get("size_bytes")
-    shown = f"{size / 1e6:.0f} MB" if size else "-"
-    state = "present" if entry.get("present") else "missing"
+MODEL_COLUMNS = ["backend", "model", "state", "size", "license", "path"]
+
+
+def size_text(size: Any) -> str:
+    """Bytes as `maied models list` and `maictl models` show them: `148 MB`, `-` when unknown."""
+    return f"{size / 1e6:.0f} MB" if isinstance(size, int | float) and size else "-"
+
+
+def _asr_row(entry: dict[str, Any]) -> list[str]:
     default = " (default)" if entry.get("default") else ""
-    return (f"{entry['backend'] + default:<13}{entry.get('model')}  {state}  {shown}  "
-            f"{entry.get('path') or ''}")
+    return [entry["backend"] + default, str(entry.get("model")), "present" if entry.get("present") else "missing",
+            size_text(entry.get("size_bytes")), str(entry.get("license") or "-"), str(entry.get("path") or "")]
+
+
+def aligned(rows: list[list[str]]) -> list[str]:
+    """Columns padded to their widest cell, two spaces apart; no trailing blanks."""
+    widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]))]
+    return ["  ".join(cell.ljust(width) for cell, width in zip(row, widths, strict=True)).rstrip()
+            for row in rows]
 
 
 @models.command(name="pull")

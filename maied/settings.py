@@ -22,6 +22,8 @@ DEFAULT_ENV_FILE = "/etc/maie.env"
 SEED_PLACEHOLDER_KEY = "your_secret_api_key_here"
 SECRET_FIELDS = frozenset({"SECRET_API_KEY"})
 DEPRECATED_FIELDS = frozenset({"REDIS_URL", "REDIS_RESULTS_DB"})
+SOCKET_ALIAS = "MAIE_SOCKET"
+"""maictl's name for the socket: maied takes it for API_SOCKET, so that one variable serves both."""
 
 
 def default_data_dir() -> Path:
@@ -44,7 +46,8 @@ class Settings(BaseSettings):
 
     # --- API and access -------------------------------------------------------------------------
     API_SOCKET: Path = Path("/run/maie/maied.sock")
-    """Unix socket the API listens on (mode 0660, group maie). Under systemd it comes from maied.socket."""
+    """Unix socket the API listens on (mode 0660, group maie). Under systemd it comes from maied.socket.
+    MAIE_SOCKET, the name maictl reads, is understood too (API_SOCKET wins when both are set)."""
     API_HOST: str = "127.0.0.1"
     """Address of the optional TCP listener (only used when API_PORT is set)."""
     API_PORT: int | None = None
@@ -267,6 +270,8 @@ def _load_from_mapping(env_file: Path, environ: dict[str, str], overrides: dict[
     if env_file.is_file():
         values.update({k: v for k, v in dotenv_values(env_file).items() if v is not None})
     fields = Settings.model_fields
+    if environ.get(SOCKET_ALIAS) and not environ.get("API_SOCKET"):
+        values["API_SOCKET"] = environ[SOCKET_ALIAS]
     values.update({k: v for k, v in environ.items() if k in fields})
     values.update(overrides)
     return Settings(**values)

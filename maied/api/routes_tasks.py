@@ -221,7 +221,8 @@ async def transcript(request: web.Request) -> web.Response:
     if fmt == "json":
         return web.json_response({"task_id": record.id, "language": results.get("language"),
                                   "text": results.get("raw_transcript", ""),
-                                  "clean_text": results.get("clean_transcript"), "segments": segments})
+                                  "clean_text": results.get("clean_transcript"), "segments": segments},
+                                 dumps=lambda obj: json.dumps(obj, ensure_ascii=False) + "\n")
     body = {"txt": lambda: subtitles.to_text(results), "srt": lambda: subtitles.to_srt(segments),
             "vtt": lambda: subtitles.to_vtt(segments)}[fmt]()
     ctype = {"txt": "text/plain", "srt": "application/x-subrip", "vtt": "text/vtt"}[fmt]

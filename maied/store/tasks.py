@@ -197,7 +197,7 @@ class TaskStore:
         data = output.to_dict()
         return self._finish(
             task_id, TaskStatus.COMPLETE,
-            "results = ?, metrics = ?, versions = ?, warnings = ?",
+            "stage = 'COMPLETE', results = ?, metrics = ?, versions = ?, warnings = ?",
             (json.dumps(data["results"]), json.dumps(data["metrics"]), json.dumps(data["versions"]),
              json.dumps(data["warnings"])),
         )
