@@ -78,6 +78,10 @@ class Settings(BaseSettings):
     # --- ASR ------------------------------------------------------------------------------------
     ASR_BACKEND: Literal["whisper", "chunkformer"] = "whisper"
     """Default ASR backend; a task's asr_backend wins. The seed's production profile uses chunkformer."""
+    ASR_BACKEND_MODULE: str = ""
+    """A Python module that makes the ASR backends instead of the built-in code: its
+    `create_asr_backend(name, settings)` is called for each backend a task uses (out-of-tree backends; the
+    test suite plugs its fake backend in here). Empty = the built-in whisper and chunkformer."""
     CHUNKFORMER_MODEL_NAME: str = "khanhld/chunkformer-rnnt-large-vie"
     """ChunkFormer checkpoint: a local folder or a hub name (looked up in MODELS_DIR first)."""
     CHUNKFORMER_PUNCTUATES: bool | None = None

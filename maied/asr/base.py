@@ -24,6 +24,8 @@ class ASROptions:
     vocabulary: list[str] = field(default_factory=list)
     enable_vad: bool = True
     vad_threshold: float | None = None
+    source: str | None = None
+    """The recording's path on disk (for a backend's diagnostics; the audio itself is passed decoded)."""
 
     @classmethod
     def for_task(cls, request: TaskRequest, settings: Settings, word_timestamps: bool = False) -> ASROptions:

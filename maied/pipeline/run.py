@@ -127,7 +127,8 @@ def _transcribe(run: _Run, audio: np.ndarray | None) -> None:
         from maied.pipeline.speech_chunks import SpeechChunkedBackend
 
         backend = SpeechChunkedBackend(backend)
-    options = ASROptions.for_task(request, settings, word_timestamps=bool(run.task.extra.get("word_timestamps", True)))
+    options = ASROptions.for_task(request, settings, word_timestamps=True)
+    options.source = run.task.audio_path
     started = time.monotonic()
     if audio is None:
         from maied.pipeline.long_audio import transcribe_windowed

@@ -13,7 +13,6 @@ import os
 import signal
 import sys
 import threading
-from collections.abc import Callable
 from queue import Queue
 from typing import Any, BinaryIO
 
@@ -106,7 +105,7 @@ def run_one(task: TaskInput, models: ModelCache, settings: Settings, channel: Ch
         channel.send({"type": "done", "task_id": task.id, "output": output.to_dict()})
 
 
-def serve(stdin: BinaryIO, channel: Channel, hook: Callable[[TaskInput], None] | None = None) -> None:
+def serve(stdin: BinaryIO, channel: Channel) -> None:
     commands: Queue[dict[str, Any] | None] = Queue()
     threading.Thread(target=read_commands, args=(stdin, channel, commands), daemon=True).start()
     settings: Settings | None = None
@@ -120,10 +119,7 @@ def serve(stdin: BinaryIO, channel: Channel, hook: Callable[[TaskInput], None] |
 
             setup_logging(settings.log_dir, filename="worker.log")
         elif message["type"] == "run" and settings is not None:
-            task = TaskInput.from_dict(message["task"])
-            if hook is not None:
-                hook(task)
-            run_one(task, models, settings, channel)
+            run_one(TaskInput.from_dict(message["task"]), models, settings, channel)
 
 
 def prefer_as_oom_victim() -> None:
@@ -144,12 +140,7 @@ def main() -> None:
     proto_out = os.fdopen(os.dup(1), "wb")
     os.dup2(2, 1)
     sys.stdout = sys.stderr
-    hook = None
-    if os.environ.get("MAIE_TEST_HOOKS") == "1":
-        from maied.worker.test_hooks import task_hook
-
-        hook = task_hook
-    serve(sys.stdin.buffer, Channel(proto_out), hook)
+    serve(sys.stdin.buffer, Channel(proto_out))
 
 
 if __name__ == "__main__":

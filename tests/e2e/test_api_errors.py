@@ -12,6 +12,7 @@ import pytest
 
 from tests.e2e.conftest import copy_as
 from tests.e2e.daemon_harness import TERMINAL, Daemon, running_daemon
+from tests.fake_asr import FAKE_ASR
 
 KEY = "k" * 40
 
@@ -57,9 +58,9 @@ def test_422_for_what_cannot_be_done(daemon: Daemon, english_wav: Path, fields: 
 
 def test_429_with_retry_after_when_the_queue_is_full(models_dir: Path, english_wav: Path, tmp_path: Path) -> None:
     hang = copy_as(english_wav, tmp_path, "hang-q.wav")
-    with running_daemon(MODELS_DIR=str(models_dir), MAIE_TEST_HOOKS="1", MAX_QUEUE_DEPTH="1") as daemon:
+    with running_daemon(MODELS_DIR=str(models_dir), **FAKE_ASR, MAX_QUEUE_DEPTH="1") as daemon:
         running = daemon.submit(hang).json()["task_id"]
-        daemon.wait_for(running, {"PREPROCESSING"})
+        daemon.wait_for(running, {"PROCESSING_ASR"})
         assert daemon.submit(english_wav).status_code == 202
         r = daemon.submit(english_wav)
         assert r.status_code == 429 and _code(r) == "QUEUE_FULL"
@@ -141,7 +142,7 @@ def test_delete_running_is_409_and_finished_is_removed_with_its_audio(
         daemon: Daemon, english_wav: Path, tmp_path: Path) -> None:
     hang = copy_as(english_wav, tmp_path, "hang-del.wav")
     task_id = daemon.submit(hang).json()["task_id"]
-    daemon.wait_for(task_id, {"PREPROCESSING"})
+    daemon.wait_for(task_id, {"PROCESSING_ASR"})
     with daemon.client() as c:
         r = c.delete(f"/v1/tasks/{task_id}")
         assert r.status_code == 409 and _code(r) == "TASK_NOT_FINISHED"

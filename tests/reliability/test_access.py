@@ -20,6 +20,7 @@ import httpx
 import pytest
 
 from tests.e2e.daemon_harness import REPO, TERMINAL, Daemon, running_daemon
+from tests.fake_asr import FAKE_ASR
 from tests.reliability.helpers import read_rows, tone_wav
 
 SYSTEM_PYTHON = "/usr/bin/python3"  # any user may run it (the venv's interpreter may live under /root)
@@ -31,7 +32,7 @@ pytestmark = [pytest.mark.slow,
 
 GROUP = "maie-rel-sock"  # stands in for the `maie` group that systemd's SocketGroup= gives the socket
 USERS = {"a": "maie-rel-a", "b": "maie-rel-b", "out": "maie-rel-out"}
-ENV = {"MAIE_TEST_HOOKS": "1", "LLM_BACKEND": "none"}
+ENV = {**FAKE_ASR, "LLM_BACKEND": "none"}
 
 
 @dataclass(frozen=True)
