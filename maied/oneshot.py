@@ -6,13 +6,12 @@ import sys
 from pathlib import Path
 
 from maied.api.forms import build_request, check_feasible
-from maied.domain import PipelineOutput, TaskKind, TaskStatus
+from maied.domain import PipelineOutput, TaskInput, TaskKind, TaskStatus
 from maied.errors import UnsupportedMedia
 from maied.pipeline.media import probe_media
 from maied.pipeline.models import ModelCache
 from maied.pipeline.run import builtin_templates_dir, run_task
 from maied.settings import Settings
-from maied.worker.protocol import TaskInput
 
 
 def _template_exists(settings: Settings, template_id: str) -> bool:

@@ -10,11 +10,10 @@ from typing import Any, cast
 import numpy as np
 
 from maied import PIPELINE_VERSION
-from maied.domain import Feature, PipelineOutput, TaskKind, TaskStatus, TaskWarning
+from maied.domain import AsrPart, Feature, PipelineOutput, TaskInput, TaskKind, TaskStatus, TaskWarning
 from maied.pipeline.media import ensure_min_seconds
 from maied.pipeline.models import ModelCache
 from maied.settings import Settings
-from maied.worker.protocol import TaskInput
 
 StageReporter = Callable[[TaskStatus, float | None], None]
 ProgressReporter = Callable[[float], None]
@@ -52,13 +51,12 @@ def run_task(task: TaskInput, models: ModelCache, settings: Settings, report: St
 
 
 def run_asr_part(task: TaskInput, models: ModelCache, settings: Settings, report: StageReporter,
-                 progress: ProgressReporter | None = None) -> dict[str, Any]:
+                 progress: ProgressReporter | None = None) -> AsrPart:
     """Preprocessing and ASR only, for a task run in two parts (the ASR and LLM models do not fit on the GPU
-    together): what `run_task` needs to go on later in another worker child, as plain JSON data."""
+    together): what `run_task` needs to go on later in another worker child."""
     run = _Run(task, settings, models, report, progress=progress)
     _first_part(run)
-    return {"output": run.out.to_dict(), "text": run.text, "asr_punctuates": run.asr_punctuates,
-            "elapsed": round(time.monotonic() - run.started, 3)}
+    return AsrPart(run.out, run.text, run.asr_punctuates, round(time.monotonic() - run.started, 3))
 
 
 def _first_part(run: _Run) -> None:
@@ -71,14 +69,11 @@ def _first_part(run: _Run) -> None:
         run.out.metrics["input_characters"] = len(run.text)
 
 
-def _resume(run: _Run, part: dict[str, Any]) -> None:
-    out = part["output"]
-    run.out = PipelineOutput(results=dict(out.get("results") or {}), metrics=dict(out.get("metrics") or {}),
-                             versions=dict(out.get("versions") or {}),
-                             warnings=[TaskWarning(**w) for w in out.get("warnings") or []])
-    run.text = str(part.get("text") or "")
-    run.asr_punctuates = bool(part.get("asr_punctuates", True))
-    run.started = time.monotonic() - float(part.get("elapsed") or 0.0)  # processing time spans both parts
+def _resume(run: _Run, part: AsrPart) -> None:
+    run.out = part.output
+    run.text = part.text
+    run.asr_punctuates = part.asr_punctuates
+    run.started = time.monotonic() - part.elapsed  # processing time spans both parts
 
 
 def _preprocess(run: _Run) -> np.ndarray | None:
@@ -178,7 +173,7 @@ def _llm(run: _Run) -> None:
         which = cast(Purpose, purpose)
         key = llm_model_key(settings, which)
         # One slot per distinct model: the same model serves both purposes; two different ones both stay.
-        return run.models.get("llm:" + "|".join(key), key, lambda: create_llm_backend(settings, which))
+        return run.models.get("llm", key, lambda: create_llm_backend(settings, which), slot="llm:" + "|".join(key))
 
     templates = TemplateStore(builtin_dir=builtin_templates_dir(), user_dir=settings.templates_dir)
     started = time.monotonic()

@@ -22,7 +22,7 @@ from maied.domain import (
     PipelineOutput,
     TaskStatus,
 )
-from maied.errors import QueueFull, TaskNotCancellable, TaskNotFinished, TaskNotFound
+from maied.errors import WORKER_CRASHED, QueueFull, TaskNotCancellable, TaskNotFinished, TaskNotFound
 from maied.store.records import NewTask, TaskRecord
 from maied.store.schema import migrate
 
@@ -232,7 +232,7 @@ class TaskStore:
                             (task_id,)).fetchone()
         if row is not None and row[0] >= max_attempts:
             msg = f"the worker process died {row[0]} times while running this task (last: {reason})"
-            self.fail(task_id, "WORKER_CRASHED", msg)
+            self.fail(task_id, WORKER_CRASHED, msg)
             return TaskStatus.FAILED
         return self._back_to_pending(task_id)
 
@@ -265,7 +265,7 @@ class TaskStore:
                 outcome[task_id] = TaskStatus.CANCELLED
             elif requeues >= max_requeues:
                 msg = f"the daemon stopped {requeues + 1} times while this task ran; giving up"
-                self.fail(task_id, "WORKER_CRASHED", msg)
+                self.fail(task_id, WORKER_CRASHED, msg)
                 outcome[task_id] = TaskStatus.FAILED
             else:
                 with self._write() as c:

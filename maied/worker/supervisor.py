@@ -12,16 +12,17 @@ import logging
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any, Literal
+from typing import Literal
 
-from maied.domain import PipelineOutput, TaskStatus, TaskWarning
+from maied.domain import AsrPart, Part, TaskInput, TaskStatus
+from maied.errors import JOB_TIMEOUT, WORKER_CRASHED
 from maied.pipeline.long_audio import WHOLE_FILE_MAX_SECONDS
 from maied.pipeline.sharing import SharingPlan, plan_model_sharing
 from maied.settings import Settings
 from maied.store import TaskRecord, TaskStore
 from maied.store.tasks import Phase
 from maied.worker.process import WorkerProcess, kill_stale_worker
-from maied.worker.protocol import Part, TaskInput
+from maied.worker.protocol import AsrDone, Done, Failed, Message, ModelLoad, Progress, Run, StageReached
 
 log = logging.getLogger(__name__)
 HEADER_TRUSTED_SECONDS = WHOLE_FILE_MAX_SECONDS
@@ -175,7 +176,8 @@ class Supervisor:
 
     # --- one task -------------------------------------------------------------------------------
     async def _run(self, record: TaskRecord, part: Part) -> None:
-        elapsed = float((record.asr_output or {}).get("elapsed") or 0.0)  # the ASR part's time counts
+        task = _task_input(record, part)
+        elapsed = task.asr_output.elapsed if task.asr_output is not None else 0.0  # the ASR part's time counts
         started = time.monotonic() - elapsed
         self.running = Running(record, started, started + self._limit(record.input_duration), record.status.value)
         self._interrupt.clear()
@@ -186,11 +188,11 @@ class Supervisor:
             worker = await self._start_worker_for(record)
             if worker is None:
                 return
-            worker.send({"type": "run", "task": _task_input(record, part).to_dict()})
+            worker.send(Run(task))
             await self._follow(worker)
         except Exception as exc:  # the daemon must never die of one task
             log.exception("supervisor error on task %s", record.id)
-            self.store.fail(record.id, "WORKER_CRASHED", f"worker could not run the task: {exc}")
+            self.store.fail(record.id, WORKER_CRASHED, f"worker could not run the task: {exc}")
         finally:
             self.running = None
             self._status()
@@ -232,7 +234,7 @@ class Supervisor:
             if self._handle(message, running):
                 return
 
-    async def _next_event(self, worker: WorkerProcess, running: Running) -> dict[str, Any] | None:
+    async def _next_event(self, worker: WorkerProcess, running: Running) -> Message | None:
         """The next message of the child, or None once an interruption (crash, timeout, cancel,
         shutdown) was dealt with."""
         get = asyncio.ensure_future(worker.messages.get())
@@ -264,7 +266,7 @@ class Supervisor:
         if now >= running.deadline:
             await self._kill(worker)
             limit = running.deadline - running.started
-            self.store.fail(task_id, "JOB_TIMEOUT", f"the task ran longer than its limit of {limit:.0f} s",
+            self.store.fail(task_id, JOB_TIMEOUT, f"the task ran longer than its limit of {limit:.0f} s",
                             stage=running.stage)
             return True
         current = self.store.get(task_id)
@@ -292,31 +294,29 @@ class Supervisor:
         await worker.kill()
         self.worker = None
 
-    def _handle(self, message: dict[str, Any], running: Running) -> bool:
+    def _handle(self, message: Message, running: Running) -> bool:
         """Apply one child message; True when the task is finished."""
-        kind, task_id = message["type"], running.record.id
-        if kind == "stage":
-            running.stage = message["status"]
-            duration = message.get("input_duration")
-            if duration:
-                running.deadline = running.started + self._limit(duration)
-            self.store.set_stage(task_id, TaskStatus(running.stage), input_duration=duration)
+        task_id = running.record.id
+        if isinstance(message, StageReached):
+            running.stage = message.status
+            if message.input_duration:
+                running.deadline = running.started + self._limit(message.input_duration)
+            self.store.set_stage(task_id, TaskStatus(running.stage), input_duration=message.input_duration)
             self._status()
-        elif kind == "progress":  # a long recording: the limit follows the audio really transcribed
-            done = float(message.get("audio_seconds") or 0.0) + PROGRESS_AHEAD_SECONDS
+        elif isinstance(message, Progress):  # a long recording: the limit follows the audio really transcribed
+            done = message.audio_seconds + PROGRESS_AHEAD_SECONDS
             running.deadline = max(running.deadline, running.started + self._limit(done, from_header=False))
-        elif kind == "model_load":
-            name = str(message.get("kind")).split(":")[0]  # "asr", "llm"
-            self.model_loads[name] = self.model_loads.get(name, 0) + 1
-            self.store.bump_counter(f"model_loads:{name}")
-        elif kind == "done":
-            self.store.complete(task_id, _output(message["output"]))
+        elif isinstance(message, ModelLoad):
+            self.model_loads[message.kind] = self.model_loads.get(message.kind, 0) + 1
+            self.store.bump_counter(f"model_loads:{message.kind}")
+        elif isinstance(message, Done):
+            self.store.complete(task_id, message.output)
             return True
-        elif kind == "asr_done":  # swap: the LLM part runs later, in the child that holds the LLM
-            self.store.save_asr_output(task_id, message["asr_output"])
+        elif isinstance(message, AsrDone):  # swap: the LLM part runs later, in the child that holds the LLM
+            self.store.save_asr_output(task_id, message.part.to_dict())
             return True
-        elif kind == "failed":
-            self.store.fail(task_id, message["code"], message["message"], stage=message.get("stage"))
+        elif isinstance(message, Failed):
+            self.store.fail(task_id, message.code, message.message, stage=message.stage)
             return True
         return False
 
@@ -327,14 +327,6 @@ class Supervisor:
 
 
 def _task_input(record: TaskRecord, part: Part = "all") -> TaskInput:
+    stored = None if record.asr_output is None else AsrPart.from_dict(record.asr_output)
     return TaskInput(id=record.id, kind=record.kind, request=record.request, audio_path=record.audio_path,
-                     input_text=record.input_text, phase=part, asr_output=record.asr_output)
-
-
-def _output(data: dict[str, Any]) -> PipelineOutput:
-    return PipelineOutput(
-        results=data.get("results") or {},
-        metrics=data.get("metrics") or {},
-        versions=data.get("versions") or {},
-        warnings=[TaskWarning(**w) for w in data.get("warnings") or []],
-    )
+                     input_text=record.input_text, phase=part, asr_output=stored)

@@ -72,7 +72,8 @@ def test_job_timeout_fails_the_task_and_the_next_one_runs(
     hang = copy_as(english_wav, tmp_path, "hang-timeout.wav")
     with running_daemon(MODELS_DIR=str(models_dir), **FAKE_ASR, JOB_TIMEOUT="2") as daemon:
         stuck = daemon.submit(hang).json()["task_id"]
-        after = daemon.submit(english_wav).json()["task_id"]
+        # the next task is a fake one: a real transcription on a fresh child may need more than 2 s
+        after = daemon.submit(copy_as(english_wav, tmp_path, "fake0.01-after.wav")).json()["task_id"]
         body = daemon.wait_for(stuck, TERMINAL)
         assert body["status"] == "FAILED" and body["error_code"] == "JOB_TIMEOUT", body
         assert daemon.wait_for(after, TERMINAL)["status"] == "COMPLETE"
