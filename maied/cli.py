@@ -10,6 +10,7 @@ from typing import Any, NoReturn
 import click
 
 from maied import __version__
+from maied.domain import ASR_BACKENDS
 from maied.errors import ConfigError, MaieError
 from maied.settings import Settings, load_settings
 
@@ -103,7 +104,7 @@ def _shown(value: Any) -> str:
 @click.option("--features", "-f", multiple=True,
               help="raw_transcript, clean_transcript, summary, enhancement_metrics (repeat or comma list).")
 @click.option("--template", "-t", "template_id", help="Template for the summary feature.")
-@click.option("--backend", "asr_backend", type=click.Choice(["whisper", "chunkformer"]))
+@click.option("--backend", "asr_backend", type=click.Choice(ASR_BACKENDS))
 @click.option("--language", help="Language code (vi, en, ...); empty = detect.")
 @click.option("--vocabulary", help="Comma list of names and terms to bias recognition.")
 @click.option("--vad/--no-vad", "enable_vad", default=None, help="Voice activity detection.")

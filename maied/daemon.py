@@ -22,9 +22,9 @@ from maied.api.changes import ChangeNotifier
 from maied.api.context import ApiContext, DaemonFacts
 from maied.llm.factory import llm_startup_notes
 from maied.logs import TaskEventLogger
-from maied.pipeline.run import builtin_templates_dir
 from maied.settings import Settings
 from maied.store import TaskStore
+from maied.templates import builtin_templates_dir
 from maied.worker.supervisor import Supervisor
 
 log = logging.getLogger(__name__)

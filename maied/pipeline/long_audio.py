@@ -18,9 +18,8 @@ from typing import Any
 import numpy as np
 
 from maied.asr.base import ASRBackend, ASROptions, ASRResult, duration_weighted_confidence, no_speech_warning
-from maied.domain import Segment, TaskWarning, Word
+from maied.domain import SAMPLE_RATE, Segment, TaskWarning, Word
 
-SAMPLE_RATE = 16000
 LONG_AUDIO_SECONDS = 600.0
 WHOLE_FILE_MAX_SECONDS = 2 * LONG_AUDIO_SECONDS
 """A file decoded whole (its header said <= LONG_AUDIO_SECONDS) that decodes to more than this is refused

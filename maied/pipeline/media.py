@@ -17,11 +17,11 @@ from typing import Any, BinaryIO
 
 import numpy as np
 
+from maied.domain import SAMPLE_RATE
 from maied.errors import AudioDecodeError, AudioTooShort, UnsupportedMedia
 
 log = logging.getLogger(__name__)
 
-SAMPLE_RATE = 16000
 AUDIO_MIN_SECONDS = 1.0
 SNIFF_BYTES = 4096
 MAX_BAD_PACKETS = 50

@@ -10,7 +10,17 @@ from typing import Any, cast
 import numpy as np
 
 from maied import PIPELINE_VERSION
-from maied.domain import AsrPart, Feature, PipelineOutput, TaskInput, TaskKind, TaskStatus, TaskWarning
+from maied.asr.base import ASRBackend, ASRResult
+from maied.domain import (
+    SAMPLE_RATE,
+    AsrPart,
+    Feature,
+    PipelineOutput,
+    TaskInput,
+    TaskKind,
+    TaskStatus,
+    TaskWarning,
+)
 from maied.pipeline.media import ensure_min_seconds
 from maied.pipeline.models import ModelCache
 from maied.settings import Settings
@@ -18,7 +28,6 @@ from maied.settings import Settings
 StageReporter = Callable[[TaskStatus, float | None], None]
 ProgressReporter = Callable[[float], None]
 """Seconds of audio transcribed so far (long recordings, after each window)."""
-SAMPLE_RATE = 16000
 
 
 @dataclass
@@ -118,7 +127,7 @@ def _transcribe(run: _Run, audio: np.ndarray | None) -> None:
     backend = run.models.get("asr", key, lambda: create_asr_backend(name, settings))
     if not loaded_before:
         run.out.metrics["asr_model_load_seconds"] = round(time.monotonic() - load_started, 3)
-    if not getattr(backend, "own_vad", True):
+    if not backend.own_vad:
         from maied.pipeline.speech_chunks import SpeechChunkedBackend
 
         backend = SpeechChunkedBackend(backend)
@@ -134,13 +143,14 @@ def _transcribe(run: _Run, audio: np.ndarray | None) -> None:
     else:
         result = backend.transcribe(audio, options)
     seconds = time.monotonic() - started
-    _record_asr(run, backend.describe(), result, seconds, duration)
+    _record_asr(run, backend, result, seconds, duration)
 
 
-def _record_asr(run: _Run, described: dict[str, Any], result: Any, seconds: float, duration: float) -> None:
+def _record_asr(run: _Run, backend: ASRBackend, result: ASRResult, seconds: float, duration: float) -> None:
+    described = backend.describe()
     text = result.text
     run.text = text
-    run.asr_punctuates = bool(described.get("punctuates", True))
+    run.asr_punctuates = backend.punctuates
     results = run.out.results
     results["raw_transcript"] = text
     results["segments"] = [s.to_dict() for s in result.segments]
@@ -150,9 +160,9 @@ def _record_asr(run: _Run, described: dict[str, Any], result: Any, seconds: floa
     metrics["asr_seconds"] = round(seconds, 3)
     metrics["asr_rtf"] = round(seconds / duration, 4) if duration else None
     metrics["asr_confidence_avg"] = result.confidence_avg
-    run.out.versions["asr_backend"] = {k: v for k, v in described.items() if k not in ("embedded", "punctuates")}
+    run.out.versions["asr_backend"] = described
     run.out.warnings.extend(result.warnings)
-    if described.get("embedded") or described.get("variant") == "embedded":
+    if backend.embedded:
         run.out.warnings.append(TaskWarning(
             "EMBEDDED_MODEL",
             f"transcribed with the embedded {described.get('model_name', 'Whisper base')} model; set "
@@ -164,7 +174,7 @@ def _llm(run: _Run) -> None:
     from maied.llm.base import Purpose
     from maied.llm.factory import create_llm_backend, llm_model_key
     from maied.pipeline.llm_stage import run_llm_stage
-    from maied.templates import TemplateStore
+    from maied.templates import TemplateStore, builtin_templates_dir
 
     run.report(TaskStatus.PROCESSING_LLM, None)
     settings = run.settings
@@ -187,18 +197,6 @@ def _llm(run: _Run) -> None:
     run.out.metrics.update(stage.metrics)
     run.out.versions.update(stage.versions)
     run.out.warnings.extend(stage.warnings)
-
-
-def builtin_templates_dir() -> Any:
-    """The shipped templates: the checkout's templates/ (editable installs), else the copy the wheel
-    installs under <prefix>/share/maie/templates."""
-    import sys
-    from pathlib import Path
-
-    checkout = Path(__file__).resolve().parent.parent.parent / "templates"
-    if checkout.is_dir():
-        return checkout
-    return Path(sys.prefix) / "share" / "maie" / "templates"
 
 
 def _finish_metrics(run: _Run) -> None:
