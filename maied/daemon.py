@@ -20,6 +20,7 @@ from maied import systemd
 from maied.api.app import create_app
 from maied.api.changes import ChangeNotifier
 from maied.api.context import ApiContext, DaemonFacts
+from maied.capabilities import probe_capabilities
 from maied.llm.factory import llm_startup_notes
 from maied.logs import TaskEventLogger
 from maied.settings import Settings
@@ -119,7 +120,8 @@ class Daemon:
             model_loads=lambda: dict(self.supervisor.model_loads),
             model_sharing=self.supervisor.sharing.to_dict,
         )
-        ctx = ApiContext(self.settings, self.store, changes, facts, builtin_templates_dir())
+        ctx = ApiContext(self.settings, self.store, changes, facts, builtin_templates_dir(),
+                         probe_capabilities(self.settings))
         self.runner = web.AppRunner(create_app(ctx), handle_signals=False, access_log=None)
         await self.runner.setup()
         await self._open_sites(self.runner)

@@ -10,6 +10,7 @@ from aiohttp import web
 
 from maied.api.access import Identity
 from maied.api.changes import ChangeNotifier
+from maied.capabilities import Capabilities
 from maied.errors import TaskNotFound
 from maied.settings import Settings
 from maied.store import TaskRecord, TaskStore
@@ -33,6 +34,8 @@ class ApiContext:
     changes: ChangeNotifier
     facts: DaemonFacts = field(default_factory=DaemonFacts)
     builtin_templates: Path | None = None
+    caps: Capabilities = field(default_factory=Capabilities)
+    """What this host can run (maied.capabilities.probe_capabilities at start-up)."""
 
     def owned_task(self, task_id: str, who: Identity) -> TaskRecord:
         """The task if `who` may see it; 404 otherwise (also for tasks of others)."""

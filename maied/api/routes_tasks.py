@@ -88,7 +88,7 @@ async def process(request: web.Request) -> web.Response:
         received = await upload.receive_upload(request, task_dir, ctx.settings.max_file_bytes)
         task_request = forms.build_request(forms.form_fields_to_dict(received.fields), audio=True)
         task_request.filename = received.filename
-        forms.check_feasible(task_request, ctx.settings, audio=True,
+        forms.check_feasible(task_request, ctx.caps, ctx.settings.ASR_BACKEND, audio=True,
                              template_exists=lambda t: template_exists(ctx, t))
         assert received.path is not None
         info = await asyncio.to_thread(_probe, received.path)
@@ -101,7 +101,7 @@ async def process(request: web.Request) -> web.Response:
 
 
 def _probe(path: Any) -> float | None:
-    from maied.pipeline.media import probe_media
+    from maied.media_probe import probe_media
 
     info = probe_media(path)
     if not info.has_audio:
@@ -124,7 +124,8 @@ async def process_text(request: web.Request) -> web.Response:
     if len(text) > MAX_TEXT_CHARS:
         raise InvalidRequest(f"`text` is longer than {MAX_TEXT_CHARS} characters")
     task_request = forms.build_request(fields, audio=False)
-    forms.check_feasible(task_request, ctx.settings, audio=False, template_exists=lambda t: template_exists(ctx, t))
+    forms.check_feasible(task_request, ctx.caps, ctx.settings.ASR_BACKEND, audio=False,
+                         template_exists=lambda t: template_exists(ctx, t))
     task = NewTask(id=new_task_id(), kind=TaskKind.TEXT, owner=who.owner, request=task_request, input_text=text)
     return _submit(ctx, task)
 

@@ -137,7 +137,7 @@ def plan_decoding(path: Path, threshold: float = LONG_AUDIO_SECONDS) -> DecodePl
     are then decoded, whatever the header claimed). A file whose headers cannot be read goes the whole-file
     way, which reports the decoding error."""
     from maied.errors import MaieError
-    from maied.pipeline.media import probe_media
+    from maied.media_probe import probe_media
 
     try:
         duration = probe_media(path).duration
