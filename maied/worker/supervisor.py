@@ -12,17 +12,16 @@ import logging
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Literal
 
 from maied.domain import AsrPart, Part, TaskInput, TaskStatus
 from maied.errors import JOB_TIMEOUT, WORKER_CRASHED
 from maied.pipeline.long_audio import WHOLE_FILE_MAX_SECONDS
-from maied.pipeline.sharing import SharingPlan, plan_model_sharing
 from maied.settings import Settings
 from maied.store import TaskRecord, TaskStore
-from maied.store.tasks import Phase
 from maied.worker.process import WorkerProcess, kill_stale_worker
 from maied.worker.protocol import AsrDone, Done, Failed, Message, ModelLoad, Progress, Run, StageReached
+from maied.worker.scheduling import Turn, next_phase, part_to_run, take_turn
+from maied.worker.sharing import SharingPlan, plan_model_sharing
 
 log = logging.getLogger(__name__)
 HEADER_TRUSTED_SECONDS = WHOLE_FILE_MAX_SECONDS
@@ -48,8 +47,7 @@ class Supervisor:
         self.on_status = on_status
         self.sharing = sharing or plan_model_sharing(settings)
         self.worker: WorkerProcess | None = None
-        self._holds: Literal["asr", "llm"] | None = None  # swap: which model the worker child holds
-        self._turn = 0  # swap: tasks run since the worker last switched models
+        self.turn = Turn()  # swap: the model the worker child holds, tasks run since it switched
         self.running: Running | None = None
         self.model_loads: dict[str, int] = {}
         self._wakeup = asyncio.Event()
@@ -87,43 +85,25 @@ class Supervisor:
 
     # --- what to run next -----------------------------------------------------------------------
     def _claim(self) -> tuple[TaskRecord, Part] | None:
-        """The next task and the part of it to run. Together: oldest first, whole. Swap: see _next_phase."""
+        """The next task and the part of it to run. Together: oldest first, whole. Swap: see scheduling."""
         if self.sharing.mode == "together":
             record = self.store.claim_next()
             return None if record is None else (record, "all")
-        phase = self._next_phase()
+        phase = next_phase(self.store.waiting_work(), self.turn, self.sharing.batch)
         record = self.store.claim_next(phase) if phase is not None else None
-        if record is None:
+        if record is None or phase is None:
             return None
-        if phase == "llm":
-            return record, "llm"
-        return record, "asr" if record.request.wants_llm() else "all"
-
-    def _next_phase(self) -> Phase | None:
-        """Swap: stay with the model the child holds while it has work, up to MODEL_SWAP_BATCH tasks when
-        the other model has work waiting; then switch."""
-        work = self.store.waiting_work()
-        held = self._holds
-        if held is None:
-            return "asr" if work["asr"] else "llm" if work["llm"] else None
-        other: Phase = "llm" if held == "asr" else "asr"
-        if work[held] and (self._turn < self.sharing.batch or not work[other]):
-            return held
-        return other if work[other] else None
+        return record, part_to_run(phase, record.request.wants_llm())
 
     async def _switch_models(self, part: Part) -> None:
-        """Swap: before a part that needs the other model, the child holding this one exits (its memory,
-        GPU memory included, goes with it)."""
-        needs: Literal["asr", "llm"] = "llm" if part == "llm" else "asr"
-        if needs == self._holds:
-            self._turn += 1
-            return
-        if self.worker is not None:
-            log.info("switching the worker from %s to %s: its child exits to free the GPU", self._holds, needs,
-                     extra={"event": "model_switch", "from": self._holds, "to": needs})
+        """Swap: before a part that needs the other model, the child holding this one exits."""
+        held = self.turn.holds
+        self.turn, switch = take_turn(self.turn, part)
+        if switch and self.worker is not None:
+            log.info("switching the worker from %s to %s: its child exits to free the GPU", held, self.turn.holds,
+                     extra={"event": "model_switch", "from": held, "to": self.turn.holds})
             await self.worker.stop()
             self.worker = None
-        self._holds, self._turn = needs, 1
 
     async def shutdown(self, grace: float) -> None:
         """Stop claiming; the running stage may finish within `grace`, else its task is requeued."""
@@ -160,7 +140,7 @@ class Supervisor:
                 log.info("worker idle for %.0f s: stopping it to free its models", idle)
                 await self.worker.stop()
                 self.worker = None
-                self._holds = None
+                self.turn = Turn()
 
     async def _heartbeat(self) -> None:
         while True:
