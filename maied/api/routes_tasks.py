@@ -24,6 +24,7 @@ from maied.errors import (
     TaskNotFinished,
     UnsupportedMedia,
 )
+from maied.media_probe import probe_media
 from maied.store import NewTask, TaskRecord
 
 MAX_WAIT_SECONDS = 60.0
@@ -101,8 +102,6 @@ async def process(request: web.Request) -> web.Response:
 
 
 def _probe(path: Any) -> float | None:
-    from maied.media_probe import probe_media
-
     info = probe_media(path)
     if not info.has_audio:
         raise UnsupportedMedia("the file has no audio stream")

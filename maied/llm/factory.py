@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import functools
 import importlib.util
+import json
 import logging
 from pathlib import Path
 
@@ -169,8 +170,6 @@ def _vllm_model(settings: Settings, purpose: Purpose) -> str:
 
 def _configured_max_len(model: str) -> int | None:
     """min(the model's own limit, CONFIGURED_MODEL_MAX_LEN); None lets vLLM read it (hub names)."""
-    import json
-
     config = Path(model) / "config.json"
     try:
         own = int(json.loads(config.read_text()).get("max_position_embeddings") or CONFIGURED_MODEL_MAX_LEN)

@@ -44,12 +44,6 @@ class SummaryOutcome:
     retries: int = 0
 
 
-@dataclass
-class _Job:
-    prompt: str
-    max_tokens: int
-
-
 def output_budget(backend: LLMBackend, template: Template) -> int:
     """Tokens reserved for a summary: about the largest answer the schema allows, within half the context."""
     chars = _schema_max_chars(template.schema)

@@ -16,7 +16,7 @@ from maied.errors import InvalidRequest, TemplateRequired
 from maied.llm.base import GenerationStats, LLMBackend, Purpose
 from maied.llm.enhance import EnhancementOutcome, enhance_transcript, skipped_warning
 from maied.llm.models import EMBEDDED_NAME, configured_model
-from maied.llm.summarize import AnswerHook, summarize
+from maied.llm.summarize import summarize
 from maied.settings import Settings
 from maied.templates import ENHANCEMENT_TEMPLATE_ID, TemplateStore
 
@@ -38,10 +38,9 @@ def run_llm_stage(
     asr_model_punctuates: bool,
     *,
     language: str | None = None,
-    answer_hook: AnswerHook | None = None,
 ) -> LLMStageOutput:
     """Run the LLM features of `request` on `text`. `language` (e.g. the detected one) wins over the
-    request's; `answer_hook` is for tests of the summary's retry path."""
+    request's."""
     features = set(request.features)
     lang = language or request.language or ""
     out = LLMStageOutput()
@@ -61,7 +60,7 @@ def run_llm_stage(
         template = _summary_template(templates, request.template_id)
         backend = used["summary"] = backend_for("summary")
         result = summarize(backend, template, summary_text, language=lang, vocabulary=request.vocabulary,
-                           stats=stats, answer_hook=answer_hook)
+                           stats=stats)
         out.results["summary"] = result.summary
         out.metrics.update(summary_pieces=result.pieces, summary_merge_levels=result.merge_levels,
                            summary_retries=result.retries)

@@ -5,12 +5,14 @@ from __future__ import annotations
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any, cast
 
 import numpy as np
 
 from maied import PIPELINE_VERSION
-from maied.asr.base import ASRBackend, ASRResult
+from maied.asr.base import ASRBackend, ASROptions, ASRResult
+from maied.asr.factory import asr_model_key, create_asr_backend
 from maied.domain import (
     SAMPLE_RATE,
     AsrPart,
@@ -21,9 +23,15 @@ from maied.domain import (
     TaskStatus,
     TaskWarning,
 )
-from maied.pipeline.media import ensure_min_seconds
+from maied.llm.base import Purpose
+from maied.llm.factory import create_llm_backend, llm_model_key
+from maied.pipeline.llm_stage import run_llm_stage
+from maied.pipeline.long_audio import WHOLE_FILE_MAX_SECONDS, plan_decoding, transcribe_windowed
+from maied.pipeline.media import decode_to_mono16k, ensure_min_duration, ensure_min_seconds
 from maied.pipeline.models import ModelCache
+from maied.pipeline.speech_chunks import SpeechChunkedBackend
 from maied.settings import Settings
+from maied.templates import TemplateStore, builtin_templates_dir
 
 StageReporter = Callable[[TaskStatus, float | None], None]
 ProgressReporter = Callable[[float], None]
@@ -88,9 +96,6 @@ def _resume(run: _Run, part: AsrPart) -> None:
 def _preprocess(run: _Run) -> np.ndarray | None:
     """The decoded audio, or None for a long (or unknown-length) recording, decoded window by window while
     it is transcribed."""
-    from maied.pipeline.long_audio import WHOLE_FILE_MAX_SECONDS, plan_decoding
-    from maied.pipeline.media import decode_to_mono16k, ensure_min_duration
-
     started = time.monotonic()
     plan = plan_decoding(_audio_path(run.task))
     if plan.windowed:
@@ -106,17 +111,12 @@ def _preprocess(run: _Run) -> np.ndarray | None:
 
 
 def _audio_path(task: TaskInput) -> Any:
-    from pathlib import Path
-
     if not task.audio_path:
         raise ValueError(f"task {task.id} has no audio")
     return Path(task.audio_path)
 
 
 def _transcribe(run: _Run, audio: np.ndarray | None) -> None:
-    from maied.asr.base import ASROptions
-    from maied.asr.factory import asr_model_key, create_asr_backend
-
     duration = run.out.metrics["input_duration_seconds"]
     run.report(TaskStatus.PROCESSING_ASR, duration)
     request, settings = run.task.request, run.settings
@@ -128,15 +128,11 @@ def _transcribe(run: _Run, audio: np.ndarray | None) -> None:
     if not loaded_before:
         run.out.metrics["asr_model_load_seconds"] = round(time.monotonic() - load_started, 3)
     if not backend.own_vad:
-        from maied.pipeline.speech_chunks import SpeechChunkedBackend
-
         backend = SpeechChunkedBackend(backend)
     options = ASROptions.for_task(request, settings, word_timestamps=True)
     options.source = run.task.audio_path
     started = time.monotonic()
     if audio is None:
-        from maied.pipeline.long_audio import transcribe_windowed
-
         result = transcribe_windowed(_audio_path(run.task), backend, options, on_progress=run.progress)
         duration = run.out.metrics["input_duration_seconds"] = result.metrics["audio_seconds"]
         ensure_min_seconds(duration)
@@ -171,11 +167,6 @@ def _record_asr(run: _Run, backend: ASRBackend, result: ASRResult, seconds: floa
 
 
 def _llm(run: _Run) -> None:
-    from maied.llm.base import Purpose
-    from maied.llm.factory import create_llm_backend, llm_model_key
-    from maied.pipeline.llm_stage import run_llm_stage
-    from maied.templates import TemplateStore, builtin_templates_dir
-
     run.report(TaskStatus.PROCESSING_LLM, None)
     settings = run.settings
 

@@ -142,10 +142,6 @@ class TaskStore:
         counts.update({r[0]: r[1] for r in rows})
         return counts
 
-    def pending_ids(self, limit: int) -> list[str]:
-        sql = "SELECT id FROM tasks WHERE status = 'PENDING' ORDER BY seq LIMIT ?"
-        return [r[0] for r in self.conn.execute(sql, (limit,))]
-
     # --- the worker's side ----------------------------------------------------------------------
     def claim_next(self, phase: Phase = "any") -> TaskRecord | None:
         """Atomically take the oldest task with work of `phase` and return it. A task starts in
