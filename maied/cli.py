@@ -135,7 +135,7 @@ def transcribe(file: Path, features: tuple[str, ...], template_id: str | None, a
 
 
 def _register_groups() -> None:
-    from maied.models_cli import models
+    from maied.model_commands import models
 
     cli.add_command(models)
     try:

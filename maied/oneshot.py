@@ -10,7 +10,7 @@ from maied.capabilities import probe_capabilities
 from maied.domain import PipelineOutput, TaskInput, TaskKind, TaskStatus
 from maied.errors import UnsupportedMedia
 from maied.media_probe import probe_media
-from maied.pipeline.models import ModelCache
+from maied.pipeline.model_cache import ModelCache
 from maied.pipeline.run import run_task
 from maied.settings import Settings
 from maied.templates import builtin_templates_dir

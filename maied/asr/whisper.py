@@ -13,7 +13,7 @@ import numpy as np
 from maied.asr.base import ASROptions, ASRResult, duration_weighted_confidence, no_speech_warning
 from maied.asr.checkpoint import checkpoint_sha256
 from maied.asr.hallucination import Candidate, filter_hallucinations
-from maied.asr.whisper_models import WEIGHTS_FILE, prepare_whisper_model
+from maied.asr.whisper_weights import WEIGHTS_FILE, prepare_whisper_model
 from maied.domain import SAMPLE_RATE, Segment, Word
 from maied.errors import ASRProcessingError, MissingExtra, ModelMemoryError, ModelNotFound
 from maied.settings import Settings

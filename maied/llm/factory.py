@@ -16,7 +16,7 @@ from pathlib import Path
 from maied.errors import LLMUnavailable, ModelNotFound
 from maied.gpu import nvidia_smi_values
 from maied.llm.base import LLMBackend, Purpose
-from maied.llm.models import (
+from maied.llm.weights import (
     EMBEDDED_CONTEXT_LENGTH,
     configured_model,
     embedded_gguf_path,

@@ -15,8 +15,8 @@ from maied.domain import Feature, TaskRequest, TaskWarning
 from maied.errors import InvalidRequest, TemplateRequired
 from maied.llm.base import GenerationStats, LLMBackend, Purpose
 from maied.llm.enhance import EnhancementOutcome, enhance_transcript, skipped_warning
-from maied.llm.models import EMBEDDED_NAME, configured_model
 from maied.llm.summarize import summarize
+from maied.llm.weights import EMBEDDED_NAME, configured_model
 from maied.settings import Settings
 from maied.templates import ENHANCEMENT_TEMPLATE_ID, TemplateStore
 

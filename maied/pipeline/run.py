@@ -28,7 +28,7 @@ from maied.llm.factory import create_llm_backend, llm_model_key
 from maied.pipeline.llm_stage import run_llm_stage
 from maied.pipeline.long_audio import WHOLE_FILE_MAX_SECONDS, plan_decoding, transcribe_windowed
 from maied.pipeline.media import decode_to_mono16k, ensure_min_duration, ensure_min_seconds
-from maied.pipeline.models import ModelCache
+from maied.pipeline.model_cache import ModelCache
 from maied.pipeline.speech_chunks import SpeechChunkedBackend
 from maied.settings import Settings
 from maied.templates import TemplateStore, builtin_templates_dir

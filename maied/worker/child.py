@@ -18,7 +18,7 @@ from typing import BinaryIO
 
 from maied.domain import TaskStatus
 from maied.errors import ASRProcessingError, LLMProcessingError, MaieError, ModelMemoryError
-from maied.pipeline.models import ModelCache
+from maied.pipeline.model_cache import ModelCache
 from maied.settings import Settings
 from maied.worker.protocol import (
     AsrDone,

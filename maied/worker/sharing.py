@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal
 
-from maied.asr.whisper_models import locate_whisper_model
+from maied.asr.whisper_weights import locate_whisper_model
 from maied.errors import ModelNotFound
 from maied.gpu import nvidia_smi_values
 from maied.llm.factory import cuda_present, resolve_llm_backend

@@ -12,7 +12,7 @@ import pytest
 
 from maied.errors import LLMUnavailable
 from maied.llm.factory import create_llm_backend, llm_model_key, llm_unavailable_reason, resolve_llm_backend
-from maied.llm.models import embedded_gguf_path, find_gguf
+from maied.llm.weights import embedded_gguf_path, find_gguf
 from maied.settings import Settings
 
 HAS_LLAMA = importlib.util.find_spec("llama_cpp") is not None and embedded_gguf_path() is not None

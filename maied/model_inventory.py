@@ -49,7 +49,7 @@ def whisper_info(settings: Settings) -> dict[str, Any]:
     info: dict[str, Any] = {"backend": "whisper", "installed": _installed("faster_whisper"),
                             "device": settings.WHISPER_DEVICE, "compute_type": settings.WHISPER_COMPUTE_TYPE}
     try:
-        from maied.asr.whisper_models import locate_whisper_model
+        from maied.asr.whisper_weights import locate_whisper_model
     except ImportError:
         model = settings.WHISPER_MODEL_VARIANT or "embedded-whisper-base"
         return info | {"model": model, "license": model_license(model), "present": False}
@@ -90,7 +90,7 @@ def llm_info(settings: Settings) -> dict[str, Any]:
     """The LLM backend LLM_BACKEND gives on this host and the model of each purpose (cheap: nothing loads)."""
     try:
         from maied.llm.factory import llm_unavailable_reason, resolve_llm_backend
-        from maied.llm.models import find_gguf, model_label
+        from maied.llm.weights import find_gguf, model_label
     except ImportError:
         return {"backend": None, "model": None, "present": False,
                 "reason": "no LLM backend installed (scripts/install.sh --with llm-cpu)"}

@@ -163,6 +163,6 @@ def test_list_aligns_its_columns_and_names_each_licence(tmp_path: Path) -> None:
     ("/models/erax-whisper-ct2", "unknown: see the model card"), ("Qwen/Qwen2.5-3B-Instruct", "unknown: see the model card"),
 ])
 def test_known_licences(model: str, licence: str) -> None:
-    from maied.models_info import model_license
+    from maied.model_inventory import model_license
 
     assert model_license(model) == licence

@@ -131,7 +131,7 @@ def pull_models(settings: Settings, backend: str) -> list[tuple[str, Path]]:
     """Download (or place) the models `backend` ('whisper', 'chunkformer', 'all') uses; MaieError on failure."""
     done: list[tuple[str, Path]] = []
     if backend in ("whisper", "all"):
-        from maied.asr.whisper_models import prepare_whisper_model
+        from maied.asr.whisper_weights import prepare_whisper_model
 
         done.append(("whisper", prepare_whisper_model(settings)))
     if backend in ("chunkformer", "all"):
@@ -185,7 +185,7 @@ def models() -> None:
 @click.option("--json", "as_json", is_flag=True, help="Machine-readable output (what GET /v1/models shows).")
 def list_models(as_json: bool) -> None:
     """Each model, its size, whether it is present, and which one each backend uses."""
-    from maied.models_info import describe_models
+    from maied.model_inventory import describe_models
 
     info = describe_models(_settings())
     if as_json:
