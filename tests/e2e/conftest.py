@@ -24,7 +24,8 @@ def english_wav(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 @pytest.fixture
 def daemon(models_dir: Path) -> Iterator[Daemon]:
-    with running_daemon(MODELS_DIR=str(models_dir), **FAKE_ASR, LLM_BACKEND="none") as d:
+    with running_daemon(MODELS_DIR=str(models_dir), **FAKE_ASR, LLM_BACKEND="none",
+                        SHUTDOWN_GRACE_SECONDS="0") as d:  # a task left running does not hold up the stop
         yield d
 
 

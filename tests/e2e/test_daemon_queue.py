@@ -70,7 +70,8 @@ def test_cancel_pending_task(daemon: Daemon, english_wav: Path, tmp_path: Path) 
 def test_job_timeout_fails_the_task_and_the_next_one_runs(
         models_dir: Path, english_wav: Path, tmp_path: Path) -> None:
     hang = copy_as(english_wav, tmp_path, "hang-timeout.wav")
-    with running_daemon(MODELS_DIR=str(models_dir), **FAKE_ASR, JOB_TIMEOUT="2") as daemon:
+    with running_daemon(MODELS_DIR=str(models_dir), **FAKE_ASR, JOB_TIMEOUT="2",
+                        JOB_TIMEOUT_RTF="0") as daemon:  # 2 s, whatever the recording's length
         stuck = daemon.submit(hang).json()["task_id"]
         # the next task is a fake one: a real transcription on a fresh child may need more than 2 s
         after = daemon.submit(copy_as(english_wav, tmp_path, "fake0.01-after.wav")).json()["task_id"]
