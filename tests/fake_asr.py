@@ -23,7 +23,7 @@ import numpy as np
 
 from maied.asr.base import ASRBackend, ASROptions, ASRResult
 from maied.asr.factory import create_builtin_asr_backend
-from maied.domain import Segment
+from maied.domain import SAMPLE_RATE, Segment
 from maied.settings import Settings
 
 MODULE = "tests.fake_asr"
@@ -32,7 +32,6 @@ FAKE_ASR = {"ASR_BACKEND_MODULE": MODULE}
 FAKE_RE = re.compile(r"(?:^|-)fake(\d+(?:\.\d+)?)?-")
 SLOW_RE = re.compile(r"^slow(\d+(?:\.\d+)?)-")
 DEFAULT_FAKE_SECONDS = 0.05
-SAMPLE_RATE = 16000
 
 
 def fake_transcript(task_id: str) -> str:
