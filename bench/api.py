@@ -1,8 +1,8 @@
 """The API over the Unix socket: submit latency (1 MB, 100 MB), status reads with 50 concurrent clients, RSS.
 
-The worker is parked on a first task that waits (the daemon's own test hook, MAIE_TEST_HOOKS=1, file named
-`hang-*`), so every measured upload stays PENDING and no transcription competes for the CPU: what is timed
-is the HTTP path (stream to disk, probe, store). Everything is cancelled before the daemon stops.
+The worker is parked on a first task that waits (the tests' fake ASR backend,
+ASR_BACKEND_MODULE=tests.fake_asr, file named `hang-*`), so every measured upload stays PENDING and no
+transcription competes for the CPU: what is timed is the HTTP path (stream to disk, probe, store). Everything is cancelled before the daemon stops.
 
     python -m bench.api [--quick] [--device cpu|cuda] [--small N] [--large N] [--clients 50] [--seconds 10]
 """
@@ -28,6 +28,7 @@ from bench._common import (
     tree_rss_mb,
 )
 from bench._daemon import Daemon, RssSampler, bench_daemon
+from tests.fake_asr import FAKE_ASR
 
 
 def park_worker(daemon: Daemon, work: Path) -> str:
@@ -101,7 +102,7 @@ def main() -> None:
     seconds = args.seconds or (3.0 if args.quick else 10.0)
     files = {"1 MB": tone_wav_of_size(1), "100 MB": tone_wav_of_size(100)}
     print(f"machine: {machine_line()}; device {args.device}")
-    with bench_daemon(args.device, MAIE_TEST_HOOKS="1", MAX_QUEUE_DEPTH="10000", MAX_FILE_SIZE_MB="200",
+    with bench_daemon(args.device, **FAKE_ASR, MAX_QUEUE_DEPTH="10000", MAX_FILE_SIZE_MB="200",
                       DISK_THRESHOLD="95") as daemon:
         assert daemon.proc is not None
         pid = daemon.proc.pid

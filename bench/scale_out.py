@@ -2,7 +2,7 @@
 
 Every "host" is a real `maied serve` on this machine (own socket and DATA_DIR, one shared AUDIO_DIR,
 WORKER_NAME h1..h3) on a private PostgreSQL server (tests/postgres_server.py). The ASR stage is the test
-suite's fake one (MAIE_TEST_HOOKS=1, files named `fake<seconds>-*`: the real decode, then a fixed wait), so
+suite's fake backend (tests/fake_asr.py, files named `fake<seconds>-*`: the real decode, then a fixed wait), so
 the numbers measure the queue machinery and how it spreads work, not GPUs: on one CPU-bound machine the
 hosts share its cores. Claim latency is timed at the store (claim_next on a queue of pending tasks), for
 PostgreSQL and for the embedded SQLite default.
@@ -23,6 +23,7 @@ from maied.domain import TaskKind, TaskRequest
 from maied.store import NewTask, TaskQueue, TaskStore
 from maied.store.postgres import PostgresTaskStore
 from tests.e2e.daemon_harness import TERMINAL, Daemon
+from tests.fake_asr import FAKE_ASR
 from tests.postgres_server import PostgresServer
 from tests.reliability.helpers import tone_wav
 
@@ -36,7 +37,7 @@ def throughput(server: PostgresServer, hosts: int, tasks: int, task_seconds: flo
             (root / f"h{n + 1}").mkdir()
             daemons.append(Daemon(root / f"h{n + 1}", {
                 "DATABASE_URL": url, "AUDIO_DIR": str(root / "audio"), "WORKER_NAME": f"h{n + 1}",
-                "MAIE_TEST_HOOKS": "1", "LLM_BACKEND": "none", "MAX_QUEUE_DEPTH": "100000"}))
+                **FAKE_ASR, "LLM_BACKEND": "none", "MAX_QUEUE_DEPTH": "100000"}))
             daemons[-1].start()
         tone = tone_wav(work / "tone.wav")
         files = [shutil.copyfile(tone, work / f"fake{task_seconds:g}-{i}.wav") for i in range(tasks)]

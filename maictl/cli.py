@@ -115,8 +115,9 @@ def require_template(features: list[str], template_id: str | None) -> None:
 
 # --- the group --------------------------------------------------------------------------------------
 @click.group(cls=MaictlGroup, context_settings={"help_option_names": ["-h", "--help"]})
-@click.option("--socket", "socket_path", envvar="MAIE_SOCKET", default=DEFAULT_SOCKET, show_default=True,
-              metavar="PATH", help="maied's Unix socket (env MAIE_SOCKET).")
+@click.option("--socket", "socket_path", envvar=["MAIE_SOCKET", "API_SOCKET"], default=DEFAULT_SOCKET,
+              show_default=True, metavar="PATH",
+              help="maied's Unix socket (env MAIE_SOCKET, which maied reads too; else API_SOCKET).")
 @click.option("--url", envvar="MAIE_URL", metavar="URL",
               help="Talk TCP to http://host:port instead of the socket (env MAIE_URL).")
 @click.option("--api-key", envvar="MAIE_API_KEY", metavar="KEY",
@@ -265,14 +266,19 @@ def status(ctx: click.Context, task_id: str, wait: bool, as_json: bool) -> None:
               help="txt, srt, vtt or json transcript as the daemon renders it; summary: the summary JSON.")
 @click.option("--output", "-o", type=click.Path(dir_okay=False, writable=True, path_type=Path), metavar="FILE",
               help="Write to FILE instead of stdout.")
+@click.option("--json", "as_json", is_flag=True, help="The same as --format json.")
 @click.pass_context
-def result(ctx: click.Context, task_id: str, fmt: str, output: Path | None) -> None:
+def result(ctx: click.Context, task_id: str, fmt: str, output: Path | None, as_json: bool) -> None:
     """Fetch a finished task's transcript or summary.
 
     txt, srt, vtt and json are rendered by the daemon; summary prints results.summary as JSON.
     The task's warnings go to stderr. A task that failed after its transcript was made (say in its
     summary) still gives the transcript, with the failure on stderr and exit status 1.
     """
+    if as_json:
+        if fmt not in ("txt", "json"):
+            raise click.UsageError(f"--json and --format {fmt} ask for two formats: give one")
+        fmt = "json"
     with open_client(ctx) as client:
         doc = client.status(task_id)
         render.warn_lines(doc)
@@ -423,8 +429,7 @@ def models(ctx: click.Context, as_json: bool) -> None:
     if as_json:
         render.print_json(body)
         return
-    ours = {k: v for k, v in body.items() if k not in ("object", "data")}  # OpenAI's list shape, for its SDKs
-    render.render_kv(render.stdout_console(), render.flatten(ours))
+    render.render_models(render.stdout_console(), body)
 
 
 def main() -> None:

@@ -205,14 +205,25 @@ class MaiedClient:
             yield
         except httpx.TimeoutException as exc:
             raise ClientError("TIMEOUT", f"no answer from maied at {self.connection.target} "
-                              f"({type(exc).__name__}); is it overloaded or stuck? see `systemctl status maied`") from exc
+                              f"({type(exc).__name__}); is it overloaded or stuck? {start_hint().split('? ', 1)[1]}") from exc
         except httpx.TransportError as exc:
             raise ClientError("UNREACHABLE", describe_unreachable(self.connection, exc)) from exc
 
 
+SYSTEMD_UNIT_DIRS = ("/etc/systemd/system", "/lib/systemd/system", "/usr/lib/systemd/system")
+
+
+def start_hint() -> str:
+    """What to look at when maied does not answer: its systemd unit where there is one, else how to run it."""
+    if os.path.isdir("/run/systemd/system") and any(os.path.exists(os.path.join(d, "maied.service"))
+                                                    for d in SYSTEMD_UNIT_DIRS):
+        return "is maied running? see `systemctl status maied`"
+    return "is maied running? start it with `maied serve`, and point maictl at its socket with MAIE_SOCKET"
+
+
 def describe_unreachable(connection: Connection, exc: Exception) -> str:
     """One line saying why the daemon could not be reached and what to try."""
-    hint = "is maied running? see `systemctl status maied`"
+    hint = start_hint()
     target = connection.url or connection.socket
     error_number = _os_errno(exc)
     if error_number == errno.ECONNREFUSED:

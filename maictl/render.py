@@ -202,6 +202,23 @@ def render_templates(console: Console, templates: list[Any]) -> None:
     render_table(console, ["id", "name", "description"], rows)
 
 
+def size_text(size: Any) -> str:
+    """Bytes as `maied models list` shows them: `148 MB`; `-` when unknown."""
+    return f"{size / 1e6:.0f} MB" if isinstance(size, int | float) and size else "-"
+
+
+def render_models(console: Console, body: dict[str, Any]) -> None:
+    """One row per ASR backend and one for the LLM, the columns of `maied models list`."""
+    entries = [({**e, "backend": f"{e.get('backend')}{' (default)' if e.get('default') else ''}"})
+               for e in body.get("asr") or [] if isinstance(e, dict)]
+    llm = body.get("llm")
+    if isinstance(llm, dict):
+        entries.append({**llm, "backend": f"llm {llm.get('backend') or '-'}"})
+    rows = [[e.get("backend"), e.get("model"), "present" if e.get("present") else "missing",
+             size_text(e.get("size_bytes")), e.get("license"), e.get("device"), e.get("path")] for e in entries]
+    render_table(console, ["backend", "model", "state", "size", "license", "device", "path"], rows)
+
+
 def render_health(console: Console, doc: dict[str, Any]) -> None:
     state = str(doc.get("status", "unknown"))
     console.print(Text.assemble(("maied ", "bold"), (state, HEALTH_STYLES.get(state, "bold"))))

@@ -10,6 +10,7 @@ from typing import Any, NoReturn
 import click
 
 from maied import __version__
+from maied.domain import ASR_BACKENDS
 from maied.errors import ConfigError, MaieError
 from maied.settings import Settings, load_settings
 
@@ -26,7 +27,26 @@ def settings_or_exit(**overrides: Any) -> Settings:
         fail(exc.message, 2)
 
 
-@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+class MaiedGroup(click.Group):
+    """A click group whose usage errors are one line, `maied: error: ...`, exit 2 (as maictl's)."""
+
+    def main(self, *args: Any, **kwargs: Any) -> Any:  # type: ignore[override]
+        kwargs["standalone_mode"] = False
+        try:
+            result = super().main(*args, **kwargs)
+        except click.exceptions.NoArgsIsHelpError as exc:
+            click.echo(exc.ctx.get_help() if exc.ctx else "", err=True)
+            sys.exit(2)
+        except click.ClickException as exc:
+            ctx = getattr(exc, "ctx", None)
+            hint = f" (see `{ctx.command_path} --help`)" if ctx is not None else ""
+            fail(f"{exc.format_message()}{hint}", exc.exit_code)
+        except click.exceptions.Abort:
+            fail("interrupted", 130)
+        sys.exit(result if isinstance(result, int) else 0)
+
+
+@click.group(cls=MaiedGroup, context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(__version__, prog_name="maied")
 def cli() -> None:
     """maied: the maie audio intelligence daemon and its tools."""
@@ -66,20 +86,25 @@ def config(as_json: bool) -> None:
         click.echo(json.dumps(values, indent=2, default=str))
         return
     for name, field in Settings.model_fields.items():
+        for line in (field.description or "").splitlines():
+            click.echo(click.style(f"# {line.strip()}", dim=True))
         click.echo(f"{name}={_shown(values.get(name))}")
-        if field.description:
-            click.echo(click.style(f"    # {field.description}", dim=True))
 
 
 def _shown(value: Any) -> str:
-    return "" if value is None else str(value).lower() if isinstance(value, bool) else str(value)
+    """A value as an env file line takes it: quoted when it holds spaces, quotes or `#`."""
+    text = "" if value is None else str(value).lower() if isinstance(value, bool) else str(value)
+    if any(ch in text for ch in " \t#'\"\\"):
+        return '"' + text.replace("\\", "\\\\").replace('"', '\\"') + '"'
+    return text
 
 
 @cli.command()
 @click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
-@click.option("--features", multiple=True, help="raw_transcript, clean_transcript, summary (repeat or comma list).")
-@click.option("--template", "template_id", help="Template for the summary feature.")
-@click.option("--backend", "asr_backend", type=click.Choice(["whisper", "chunkformer"]))
+@click.option("--features", "-f", multiple=True,
+              help="raw_transcript, clean_transcript, summary, enhancement_metrics (repeat or comma list).")
+@click.option("--template", "-t", "template_id", help="Template for the summary feature.")
+@click.option("--backend", "asr_backend", type=click.Choice(ASR_BACKENDS))
 @click.option("--language", help="Language code (vi, en, ...); empty = detect.")
 @click.option("--vocabulary", help="Comma list of names and terms to bias recognition.")
 @click.option("--vad/--no-vad", "enable_vad", default=None, help="Voice activity detection.")
@@ -110,7 +135,7 @@ def transcribe(file: Path, features: tuple[str, ...], template_id: str | None, a
 
 
 def _register_groups() -> None:
-    from maied.models_cli import models
+    from maied.model_commands import models
     from maied.store_cli import store_group
 
     cli.add_command(models)

@@ -24,11 +24,12 @@ from maied.api.changes import ChangeNotifier
 from maied.api.connections import cap_connections, runner_options
 from maied.api.context import ApiContext, DaemonFacts
 from maied.audio_marker import AudioDirMismatch, check_audio_dir
+from maied.capabilities import probe_capabilities
 from maied.llm.factory import llm_startup_notes
 from maied.logs import TaskEventLogger
-from maied.pipeline.run import builtin_templates_dir
 from maied.settings import Settings
 from maied.store import TaskQueue, open_store
+from maied.templates import builtin_templates_dir
 from maied.worker.supervisor import Supervisor
 
 log = logging.getLogger(__name__)
@@ -142,7 +143,8 @@ class Daemon:
             store_writable=lambda: self.supervisor.store_error is None,
             supervisor_alive=self._supervisor_alive,
         )
-        ctx = ApiContext(self.settings, self.store, changes, facts, builtin_templates_dir())
+        ctx = ApiContext(self.settings, self.store, changes, facts, builtin_templates_dir(),
+                         caps=probe_capabilities(self.settings))
         self.runner = web.AppRunner(create_app(ctx), handle_signals=False, access_log=None,
                                     **runner_options(self.settings))
         await self.runner.setup()

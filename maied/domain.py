@@ -4,7 +4,15 @@ from __future__ import annotations
 
 from dataclasses import asdict, dataclass, field
 from enum import StrEnum
-from typing import Any
+from typing import Any, Literal, get_args
+
+SAMPLE_RATE = 16000
+"""The audio every stage works on: mono float32 at this rate (Hz)."""
+
+
+ASRBackendName = Literal["whisper", "chunkformer"]
+ASR_BACKENDS: tuple[str, ...] = get_args(ASRBackendName)
+"""The ASR backends maied has (a task's asr_backend, ASR_BACKEND)."""
 
 
 class TaskStatus(StrEnum):
@@ -20,13 +28,10 @@ class TaskStatus(StrEnum):
     def is_terminal(self) -> bool:
         return self in TERMINAL_STATUSES
 
-    @property
-    def is_running(self) -> bool:
-        return self in RUNNING_STATUSES
-
 
 TERMINAL_STATUSES = frozenset({TaskStatus.COMPLETE, TaskStatus.FAILED, TaskStatus.CANCELLED})
 RUNNING_STATUSES = frozenset({TaskStatus.PREPROCESSING, TaskStatus.PROCESSING_ASR, TaskStatus.PROCESSING_LLM})
+"""The statuses of a task the worker is running."""
 STAGE_WAITING_FOR_LLM = "WAITING_FOR_LLM"
 """The stage of a task whose ASR is done and stored while the worker runs other tasks' ASR before it
 switches to the LLM (models that do not fit on the GPU together). Its status stays PROCESSING_ASR."""
@@ -138,3 +143,71 @@ class PipelineOutput:
             "versions": self.versions,
             "warnings": [w.to_dict() for w in self.warnings],
         }
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> PipelineOutput:
+        return cls(
+            results=dict(data.get("results") or {}),
+            metrics=dict(data.get("metrics") or {}),
+            versions=dict(data.get("versions") or {}),
+            warnings=[TaskWarning(**w) for w in data.get("warnings") or []],
+        )
+
+
+ModelKind = Literal["asr", "llm"]
+"""The two kinds of model the worker child loads."""
+Part = Literal["all", "asr", "llm"]
+"""all: the whole pipeline; asr: stop after ASR and hand back the ASR part; llm: go on from the ASR part."""
+
+
+@dataclass
+class AsrPart:
+    """The ASR half of a task run in two parts (the ASR and LLM models do not fit on the GPU together): what
+    the LLM part needs to go on later, in another worker child. Stored as JSON in the task's row."""
+
+    output: PipelineOutput
+    text: str = ""
+    asr_punctuates: bool = True
+    elapsed: float = 0.0
+    """Seconds the ASR part took: the task's processing time and time limit count both parts."""
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"output": self.output.to_dict(), "text": self.text, "asr_punctuates": self.asr_punctuates,
+                "elapsed": self.elapsed}
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> AsrPart:
+        return cls(output=PipelineOutput.from_dict(data.get("output") or {}), text=str(data.get("text") or ""),
+                   asr_punctuates=bool(data.get("asr_punctuates", True)),
+                   elapsed=float(data.get("elapsed") or 0.0))
+
+
+@dataclass
+class TaskInput:
+    """What the worker child needs to run one task (the audio stays on disk)."""
+
+    id: str
+    kind: TaskKind
+    request: TaskRequest
+    audio_path: str | None = None
+    input_text: str | None = None
+    phase: Part = "all"
+    asr_output: AsrPart | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"id": self.id, "kind": self.kind.value, "request": self.request.to_dict(),
+                "audio_path": self.audio_path, "input_text": self.input_text, "phase": self.phase,
+                "asr_output": None if self.asr_output is None else self.asr_output.to_dict()}
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> TaskInput:
+        part = data.get("asr_output")
+        return cls(
+            id=data["id"],
+            kind=TaskKind(data["kind"]),
+            request=TaskRequest.from_dict(data["request"]),
+            audio_path=data.get("audio_path"),
+            input_text=data.get("input_text"),
+            phase=data.get("phase") or "all",
+            asr_output=None if part is None else AsrPart.from_dict(part),
+        )

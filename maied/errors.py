@@ -125,6 +125,8 @@ class ShuttingDown(MaieError):
 
 
 class Unavailable(MaieError):
+    """A service the daemon depends on cannot be reached (e.g. the PostgreSQL queue)."""
+
     code, status = "UNAVAILABLE", 503
 
 
@@ -178,14 +180,8 @@ class MissingExtra(BackendUnavailable):
         super().__init__(msg, details={"extra": extra, "import_error": import_error} if import_error else {"extra": extra})
 
 
-TASK_FAILURE_CODES = (
-    "AUDIO_DECODE_ERROR",
-    "AUDIO_TOO_SHORT",
-    "MODEL_NOT_FOUND",
-    "MODEL_MEMORY_ERROR",
-    "ASR_PROCESSING_ERROR",
-    "LLM_PROCESSING_ERROR",
-    "JOB_TIMEOUT",
-    "WORKER_CRASHED",
-    "AUDIO_TOO_LONG",
-)
+# Failure codes that no exception carries: the supervisor and the store set them.
+WORKER_CRASHED = "WORKER_CRASHED"
+"""The worker child died under the task MAX_ATTEMPTS times, or daemon restarts requeued it MAX_REQUEUES times."""
+JOB_TIMEOUT = "JOB_TIMEOUT"
+"""The task ran past max(JOB_TIMEOUT, JOB_TIMEOUT_RTF x audio seconds)."""

@@ -6,13 +6,14 @@ import sys
 from pathlib import Path
 
 from maied.api.forms import build_request, check_feasible
-from maied.domain import PipelineOutput, TaskKind, TaskStatus
+from maied.capabilities import probe_capabilities
+from maied.domain import PipelineOutput, TaskInput, TaskKind, TaskStatus
 from maied.errors import UnsupportedMedia
-from maied.pipeline.media import probe_media
-from maied.pipeline.models import ModelCache
-from maied.pipeline.run import builtin_templates_dir, run_task
+from maied.media_probe import probe_media
+from maied.pipeline.model_cache import ModelCache
+from maied.pipeline.run import run_task
 from maied.settings import Settings
-from maied.worker.protocol import TaskInput
+from maied.templates import builtin_templates_dir
 
 
 def _template_exists(settings: Settings, template_id: str) -> bool:
@@ -23,7 +24,8 @@ def _template_exists(settings: Settings, template_id: str) -> bool:
 def run_oneshot(file: Path, fields: dict[str, list[str]], settings: Settings) -> PipelineOutput:
     request = build_request(fields, audio=True)
     request.filename = file.name
-    check_feasible(request, settings, audio=True, template_exists=lambda t: _template_exists(settings, t))
+    check_feasible(request, probe_capabilities(settings), settings.ASR_BACKEND, audio=True,
+                   template_exists=lambda t: _template_exists(settings, t))
     if not probe_media(file).has_audio:
         raise UnsupportedMedia(f"{file} has no audio stream")
     task = TaskInput(id="oneshot", kind=TaskKind.AUDIO, request=request, audio_path=str(file))

@@ -16,6 +16,7 @@ from typing import Any, Literal
 from pydantic import Field, ValidationError, field_validator, model_validator
 from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
 
+from maied.domain import ASRBackendName
 from maied.errors import ConfigError
 
 log = logging.getLogger(__name__)
@@ -24,6 +25,8 @@ DEFAULT_ENV_FILE = "/etc/maie.env"
 SEED_PLACEHOLDER_KEY = "your_secret_api_key_here"
 SECRET_FIELDS = frozenset({"SECRET_API_KEY"})
 DEPRECATED_FIELDS = frozenset({"REDIS_URL", "REDIS_RESULTS_DB"})
+SOCKET_ALIAS = "MAIE_SOCKET"
+"""maictl's name for the socket: maied takes it for API_SOCKET, so that one variable serves both."""
 
 
 def default_data_dir() -> Path:
@@ -46,7 +49,8 @@ class Settings(BaseSettings):
 
     # --- API and access -------------------------------------------------------------------------
     API_SOCKET: Path = Path("/run/maie/maied.sock")
-    """Unix socket the API listens on (mode 0660, group maie). Under systemd it comes from maied.socket."""
+    """Unix socket the API listens on (mode 0660, group maie). Under systemd it comes from maied.socket.
+    MAIE_SOCKET, the name maictl reads, is understood too (API_SOCKET wins when both are set)."""
     API_HOST: str = "127.0.0.1"
     """Address of the optional TCP listener (only used when API_PORT is set)."""
     API_PORT: int | None = None
@@ -87,8 +91,12 @@ class Settings(BaseSettings):
     """Log folder (default /var/log/maie when writable, else $DATA_DIR/logs)."""
 
     # --- ASR ------------------------------------------------------------------------------------
-    ASR_BACKEND: Literal["whisper", "chunkformer"] = "whisper"
+    ASR_BACKEND: ASRBackendName = "whisper"
     """Default ASR backend; a task's asr_backend wins. The seed's production profile uses chunkformer."""
+    ASR_BACKEND_MODULE: str = ""
+    """A Python module that makes the ASR backends instead of the built-in code: its
+    `create_asr_backend(name, settings)` is called for each backend a task uses (out-of-tree backends; the
+    test suite plugs its fake backend in here). Empty = the built-in whisper and chunkformer."""
     CHUNKFORMER_MODEL_NAME: str = "khanhld/chunkformer-rnnt-large-vie"
     """ChunkFormer checkpoint: a local folder or a hub name (looked up in MODELS_DIR first)."""
     CHUNKFORMER_PUNCTUATES: bool | None = None
@@ -131,6 +139,10 @@ class Settings(BaseSettings):
     # --- LLM ------------------------------------------------------------------------------------
     LLM_BACKEND: Literal["auto", "vllm", "cpu", "none"] = "auto"
     """auto = vllm when CUDA and vllm are present, else the CPU backend when installed, else none."""
+    LLM_BACKEND_MODULE: str = ""
+    """A Python module that makes the LLM backends instead of the built-in code: its
+    `create_llm_backend(settings, purpose)` is called for each model the LLM stage loads (out-of-tree
+    backends; the test suite plugs its fault-injecting wrapper in here). Empty = the built-in backends."""
     LLM_ENHANCE_MODEL: str = ""
     """Model for transcript enhancement; empty = the embedded small model."""
     LLM_SUM_MODEL: str = ""
@@ -310,6 +322,8 @@ def _load_from_mapping(env_file: Path, environ: dict[str, str], overrides: dict[
     if env_file.is_file():
         values.update({k: v for k, v in dotenv_values(env_file).items() if v is not None})
     fields = Settings.model_fields
+    if environ.get(SOCKET_ALIAS) and not environ.get("API_SOCKET"):
+        values["API_SOCKET"] = environ[SOCKET_ALIAS]
     values.update({k: v for k, v in environ.items() if k in fields})
     values.update(overrides)
     return Settings(**values)

@@ -19,6 +19,7 @@ import json
 import os
 import re
 import shutil
+import sys
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -44,8 +45,12 @@ VALIDATED_MARK = ".validated"
 _REFUSED_NODES = (nodes.Include, nodes.Import, nodes.FromImport, nodes.Extends)
 
 def builtin_templates_dir() -> Path:
-    """The shipped templates: `templates/` next to the `maied` package (a source tree or the .deb's tree)."""
-    return Path(__file__).resolve().parent.parent / "templates"
+    """The shipped templates: `templates/` next to the `maied` package (a checkout, an editable install or the
+    .deb's tree), else the copy a wheel installs under <prefix>/share/maie/templates."""
+    beside = Path(__file__).resolve().parent.parent / "templates"
+    if beside.is_dir():
+        return beside
+    return Path(sys.prefix) / "share" / "maie" / "templates"
 
 
 _ENV = BoundedSandbox(undefined=StrictUndefined, autoescape=False, keep_trailing_newline=False)

@@ -17,7 +17,8 @@ if [ -z "$FILE" ]; then
   espeak-ng -s 150 -w "$FILE" "Good morning everyone. Today we agreed to ship the new release on Friday. Anna will update the documentation and Minh will run the final tests."
 fi
 SOCK=$(mktemp -u /tmp/maie-demo-XXXXXX.sock)
-export MAIE_ENV_FILE=${MAIE_ENV_FILE:-/nonexistent} DATA_DIR=$STATE API_SOCKET=$SOCK MAIE_SOCKET=$SOCK
+unset API_SOCKET
+export MAIE_ENV_FILE=${MAIE_ENV_FILE:-/nonexistent} DATA_DIR=$STATE MAIE_SOCKET=$SOCK  # maied and maictl both read it
 .venv/bin/maied serve > "$STATE/maied.log" 2>&1 &
 PID=$!
 trap 'kill -TERM $PID 2>/dev/null; wait $PID 2>/dev/null || true' EXIT

@@ -1,4 +1,4 @@
-"""Settings: defaults of INTERFACE.md, env file then environment, one clear line for a bad value."""
+"""Settings: the documented defaults, env file then environment, one clear line for a bad value."""
 
 from __future__ import annotations
 
@@ -63,3 +63,33 @@ def test_maied_config_masks_secrets_and_fails_with_one_line(tmp_path: Path) -> N
     bad = subprocess.run([sys.executable, "-m", "maied.cli", "config"], env={**env, "MAX_QUEUE_DEPTH": "-1"},
                          capture_output=True, text=True)
     assert bad.returncode == 2 and bad.stderr.count("\n") == 1 and "MAX_QUEUE_DEPTH" in bad.stderr
+
+
+def test_maie_socket_is_understood_and_api_socket_wins() -> None:
+    base = {"MAIE_ENV_FILE": "/nonexistent"}
+    assert str(load_settings({**base, "MAIE_SOCKET": "/tmp/a.sock"}).API_SOCKET) == "/tmp/a.sock"
+    both = load_settings({**base, "MAIE_SOCKET": "/tmp/a.sock", "API_SOCKET": "/tmp/b.sock"})
+    assert str(both.API_SOCKET) == "/tmp/b.sock"
+
+
+def test_maied_config_output_is_a_valid_env_file(tmp_path: Path) -> None:
+    from dotenv import dotenv_values
+
+    env = {"MAIE_ENV_FILE": "/nonexistent", "PATH": "/usr/bin:/bin", "DATA_DIR": str(tmp_path / "a b#c")}
+    out = subprocess.run([sys.executable, "-m", "maied.cli", "config"], env=env, capture_output=True, text=True)
+    assert out.returncode == 0
+    assert all(line.startswith("#") or re.match(r"^[A-Z_0-9]+=", line) for line in out.stdout.splitlines())
+    written = tmp_path / "printed.env"
+    written.write_text(out.stdout)
+    values = dotenv_values(written)
+    assert set(values) == set(Settings.model_fields) and values["DATA_DIR"] == str(tmp_path / "a b#c")
+    again = load_settings({"MAIE_ENV_FILE": str(written)})
+    assert tmp_path / "a b#c" == again.DATA_DIR and again.MAX_QUEUE_DEPTH == 50
+
+
+def test_maied_usage_errors_are_one_line() -> None:
+    env = {"MAIE_ENV_FILE": "/nonexistent", "PATH": "/usr/bin:/bin"}
+    out = subprocess.run([sys.executable, "-m", "maied.cli", "transcribe", "nothere.wav"], env=env,
+                         capture_output=True, text=True)
+    assert out.returncode == 2 and out.stderr.count("\n") == 1
+    assert out.stderr.startswith("maied: error: ") and "nothere.wav" in out.stderr and "Usage" not in out.stderr

@@ -8,8 +8,8 @@ import os
 import pwd
 import socket
 import struct
+import time
 from dataclasses import dataclass
-from functools import lru_cache
 
 from aiohttp import web
 
@@ -41,8 +41,25 @@ def peer_uid(request: web.Request) -> int | None:
     return int(uid)
 
 
-@lru_cache(maxsize=256)
-def uid_in_group(uid: int, group: str) -> bool:
+GROUP_CACHE_SECONDS = 10.0
+"""How long a user's membership of ADMIN_GROUP is believed: a user added or removed is seen within it."""
+_memberships: dict[tuple[int, str], tuple[float, bool]] = {}
+
+
+def uid_in_group(uid: int, group: str, *, now: float | None = None) -> bool:
+    """Whether `uid` is a member of `group`, looked up again once the cached answer is GROUP_CACHE_SECONDS old."""
+    now = time.monotonic() if now is None else now
+    cached = _memberships.get((uid, group))
+    if cached is not None and now - cached[0] < GROUP_CACHE_SECONDS:
+        return cached[1]
+    if len(_memberships) > 1024:
+        _memberships.clear()
+    answer = _lookup_membership(uid, group)
+    _memberships[(uid, group)] = (now, answer)
+    return answer
+
+
+def _lookup_membership(uid: int, group: str) -> bool:
     try:
         gid = grp.getgrnam(group).gr_gid
         user = pwd.getpwuid(uid)

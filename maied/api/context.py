@@ -11,6 +11,7 @@ from aiohttp import web
 
 from maied.api.access import Identity
 from maied.api.changes import ChangeNotifier
+from maied.capabilities import Capabilities
 from maied.errors import TaskNotFound
 from maied.settings import Settings
 from maied.store import TaskQueue, TaskRecord
@@ -41,6 +42,8 @@ class ApiContext:
     builtin_templates: Path | None = None
     uploads_reserved: int = 0
     """Bytes the uploads in flight may still write: counted against DISK_THRESHOLD with what is used."""
+    caps: Capabilities = field(default_factory=Capabilities)
+    """What this host can run (maied.capabilities.probe_capabilities at start-up)."""
 
     def owned_task(self, task_id: str, who: Identity) -> TaskRecord:
         """The task if `who` may see it; 404 otherwise (also for tasks of others)."""

@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-import importlib.util
 import json
 import re
 from collections.abc import Callable
 from typing import Any
 
-from maied.domain import LLM_FEATURES, Feature, TaskRequest
+from maied.capabilities import Capabilities
+from maied.domain import ASR_BACKENDS, LLM_FEATURES, Feature, TaskRequest
 from maied.errors import (
     BackendUnavailable,
     FeatureUnavailable,
@@ -19,9 +19,7 @@ from maied.errors import (
     TemplateRequired,
     Unprocessable,
 )
-from maied.settings import Settings
 
-ASR_BACKENDS = ("whisper", "chunkformer")
 LANGUAGE_RE = re.compile(r"^[a-z]{2,3}([-_][A-Za-z]{2,8})?$")
 TEMPLATE_ID_RE = re.compile(r"^[a-z0-9][a-z0-9_-]{0,63}$")
 MAX_VOCABULARY_TERMS = 200
@@ -112,7 +110,7 @@ def build_request(fields: dict[str, list[str]], *, audio: bool) -> TaskRequest:
     )
 
 
-def check_feasible(request: TaskRequest, settings: Settings, *, audio: bool,
+def check_feasible(request: TaskRequest, caps: Capabilities, default_backend: str, *, audio: bool,
                    template_exists: Callable[[str], bool]) -> None:
     """What the daemon cannot do is refused at submit, never silently answered with less."""
     if request.enable_diarization:
@@ -126,41 +124,24 @@ def check_feasible(request: TaskRequest, settings: Settings, *, audio: bool,
         raise Unprocessable("process_text needs clean_transcript and/or summary in features",
                             code="INVALID_REQUEST")
     if request.wants_llm():
-        reason = llm_unavailable_reason(settings)
+        reason = caps.llm_unavailable()
         if reason:
             raise LLMUnavailable(reason)
     if audio:
-        backend = request.asr_backend or settings.ASR_BACKEND
-        if backend == "chunkformer" and request.language not in (None, "vi"):
-            raise Unprocessable(f"ChunkFormer transcribes Vietnamese only (language 'vi'), not "
-                                f"{request.language!r}: use asr_backend=whisper", code="INVALID_REQUEST")
-        if backend != "whisper" and request.task == "translate":
-            raise Unprocessable(f"only Whisper translates; the {backend} backend cannot", code="INVALID_REQUEST")
-        check_asr_backend(backend)
-        if backend == "whisper" and request.language:
-            check_whisper_language(request.language)
+        check_asr(request, caps, request.asr_backend or default_backend)
 
 
-def check_whisper_language(language: str) -> None:
-    from maied.asr.whisper import supported_languages
-
-    if language not in supported_languages():
-        raise Unprocessable(f"Whisper does not know the language {language!r}", code="INVALID_REQUEST")
-
-
-def check_asr_backend(name: str) -> None:
-    module = {"whisper": "faster_whisper", "chunkformer": "chunkformer"}[name]
-    if importlib.util.find_spec(module) is None:
-        raise BackendUnavailable(MissingExtra(f"the {name} ASR backend", name).message,
-                                 details={"extra": name})
-
-
-def llm_unavailable_reason(settings: Settings) -> str | None:
-    try:
-        from maied.llm.factory import llm_unavailable_reason as reason
-    except ImportError:
-        return "no LLM backend is installed: install the 'llm-cpu' extra (scripts/install.sh --with llm-cpu)"
-    return reason(settings)
+def check_asr(request: TaskRequest, caps: Capabilities, backend: str) -> None:
+    if backend == "chunkformer" and request.language not in (None, "vi"):
+        raise Unprocessable(f"ChunkFormer transcribes Vietnamese only (language 'vi'), not "
+                            f"{request.language!r}: use asr_backend=whisper", code="INVALID_REQUEST")
+    if backend != "whisper" and request.task == "translate":
+        raise Unprocessable(f"only Whisper translates; the {backend} backend cannot", code="INVALID_REQUEST")
+    if backend not in caps.asr_backends:
+        raise BackendUnavailable(MissingExtra(f"the {backend} ASR backend", backend).message,
+                                 details={"extra": backend})
+    if backend == "whisper" and request.language and not caps.whisper_knows(request.language):
+        raise Unprocessable(f"Whisper does not know the language {request.language!r}", code="INVALID_REQUEST")
 
 
 def form_fields_to_dict(pairs: list[tuple[str, str]]) -> dict[str, list[str]]:

@@ -6,7 +6,7 @@ from maied.api.forms import LANGUAGE_RE, parse_bool
 from maied.api.openai_format import GRANULARITIES, RESPONSE_FORMATS, Answer
 from maied.domain import Feature, TaskRequest
 from maied.errors import InvalidRequest
-from maied.models_info import asr_backend_for_model
+from maied.model_inventory import asr_backend_for_model
 from maied.settings import Settings
 
 MAX_PROMPT_CHARS = 4000

@@ -6,7 +6,7 @@ from typing import Any
 
 from maied import __version__
 from maied.api.openapi_openai import openai_paths, openai_schemas
-from maied.domain import Feature, TaskStatus
+from maied.domain import ASR_BACKENDS, Feature, TaskStatus
 
 _ID = {"name": "task_id", "in": "path", "required": True, "schema": {"type": "string", "maxLength": 64}}
 _TEMPLATE_ID = {"name": "template_id", "in": "path", "required": True, "schema": {"type": "string"}}
@@ -74,7 +74,7 @@ def _schemas() -> dict[str, Any]:
         "ProcessForm": {"type": "object", "required": ["file"], "properties": {
             "file": {"type": "string", "format": "binary"},
             "features": {"type": "array", "items": {"type": "string", "enum": [f.value for f in Feature]}},
-            "template_id": {"type": "string"}, "asr_backend": {"type": "string", "enum": ["whisper", "chunkformer"]},
+            "template_id": {"type": "string"}, "asr_backend": {"type": "string", "enum": list(ASR_BACKENDS)},
             "language": {"type": "string"}, "enable_vad": {"type": "boolean"},
             "vad_threshold": {"type": "number", "minimum": 0, "maximum": 1},
             "enable_diarization": {"type": "boolean"}, "vocabulary": {"type": "string"},

@@ -65,10 +65,10 @@ async def _queue(request: web.Request, ctx: ApiContext,
         received = await upload.receive_upload(request, task_dir, ctx.settings.max_file_bytes)
         task_request, answer = parse_audio_form(forms.form_fields_to_dict(received.fields), ctx.settings,
                                                 translate=translate, filename=received.filename)
-        forms.check_feasible(task_request, ctx.settings, audio=True,
+        forms.check_feasible(task_request, ctx.caps, ctx.settings.ASR_BACKEND, audio=True,
                              template_exists=lambda t: template_exists(ctx, t))
         assert received.path is not None
-        duration = await asyncio.to_thread(_probe, received.path)
+        duration = await asyncio.to_thread(_probe, received.path, ctx.settings.MAX_AUDIO_SECONDS)
         task = NewTask(id=task_id, kind=TaskKind.AUDIO, owner=who.owner, request=task_request,
                        audio_path=str(received.path), input_duration=duration)
         return submit_task(ctx, task), answer

@@ -12,7 +12,7 @@ from maied.api.context import ApiContext, ctx_of
 from maied.api.openapi import openapi_spec
 from maied.api.routes_tasks import disk_used_percent
 from maied.api.views import iso
-from maied.models_info import asr_summary, describe_models, llm_summary
+from maied.model_inventory import asr_summary, describe_models, llm_summary
 
 routes = web.RouteTableDef()
 

@@ -17,6 +17,7 @@ from maied.api.context import ApiContext, ctx_of, identity_of
 from maied.api.views import status_body, summary_body
 from maied.domain import TaskKind, TaskStatus
 from maied.errors import (
+    AudioTooLong,
     DiskFull,
     InvalidRequest,
     NoTranscript,
@@ -26,6 +27,7 @@ from maied.errors import (
     TaskNotFinished,
     UnsupportedMedia,
 )
+from maied.media_probe import probe_media
 from maied.store import NewTask, TaskRecord
 
 MAX_WAIT_SECONDS = 60.0
@@ -102,7 +104,7 @@ async def process(request: web.Request) -> web.Response:
         received = await upload.receive_upload(request, task_dir, ctx.settings.max_file_bytes)
         task_request = forms.build_request(forms.form_fields_to_dict(received.fields), audio=True)
         task_request.filename = received.filename
-        forms.check_feasible(task_request, ctx.settings, audio=True,
+        forms.check_feasible(task_request, ctx.caps, ctx.settings.ASR_BACKEND, audio=True,
                              template_exists=lambda t: template_exists(ctx, t))
         assert received.path is not None
         info = await asyncio.to_thread(_probe, received.path, ctx.settings.MAX_AUDIO_SECONDS)
@@ -118,9 +120,6 @@ async def process(request: web.Request) -> web.Response:
 
 def _probe(path: Any, max_audio_seconds: float) -> float | None:
     """The header's duration; 415 for no audio, 413 AUDIO_TOO_LONG for a visible length past the limit."""
-    from maied.errors import AudioTooLong
-    from maied.pipeline.media import probe_media
-
     info = probe_media(path)
     if not info.has_audio:
         raise UnsupportedMedia("the file has no audio stream")
@@ -150,7 +149,8 @@ async def process_text(request: web.Request) -> web.Response:
     if len(text) > MAX_TEXT_CHARS:
         raise InvalidRequest(f"`text` is longer than {MAX_TEXT_CHARS} characters")
     task_request = forms.build_request(fields, audio=False)
-    forms.check_feasible(task_request, ctx.settings, audio=False, template_exists=lambda t: template_exists(ctx, t))
+    forms.check_feasible(task_request, ctx.caps, ctx.settings.ASR_BACKEND, audio=False,
+                         template_exists=lambda t: template_exists(ctx, t))
     task = NewTask(id=new_task_id(), kind=TaskKind.TEXT, owner=who.owner, request=task_request, input_text=text)
     return _submit(ctx, task)
 
@@ -169,7 +169,8 @@ async def summarize(request: web.Request) -> web.Response:
     task_request.language = (source.results or {}).get("language") or source.request.language
     task_request.vocabulary = source.request.vocabulary
     task_request.source_task_id = source.id
-    forms.check_feasible(task_request, ctx.settings, audio=False, template_exists=lambda t: template_exists(ctx, t))
+    forms.check_feasible(task_request, ctx.caps, ctx.settings.ASR_BACKEND, audio=False,
+                         template_exists=lambda t: template_exists(ctx, t))
     task = NewTask(id=new_task_id(), kind=TaskKind.TEXT, owner=who.owner, request=task_request, input_text=text)
     return _submit(ctx, task)
 
@@ -279,7 +280,8 @@ async def transcript(request: web.Request) -> web.Response:
     if fmt == "json":
         return web.json_response({"task_id": record.id, "language": results.get("language"),
                                   "text": results.get("raw_transcript", ""),
-                                  "clean_text": results.get("clean_transcript"), "segments": segments})
+                                  "clean_text": results.get("clean_transcript"), "segments": segments},
+                                 dumps=lambda obj: json.dumps(obj, ensure_ascii=False) + "\n")
     body = {"txt": lambda: subtitles.to_text(results), "srt": lambda: subtitles.to_srt(segments),
             "vtt": lambda: subtitles.to_vtt(segments)}[fmt]()
     ctype = {"txt": "text/plain", "srt": "application/x-subrip", "vtt": "text/vtt"}[fmt]

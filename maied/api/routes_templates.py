@@ -1,5 +1,5 @@
 """Summary templates over the API: anyone who may use the daemon reads them; only the admin group
-(ADMIN_GROUP, or root, or the API key over TCP as the INTERFACE allows) creates, replaces and deletes."""
+(ADMIN_GROUP, or root, or the API key over TCP as docs/api.md says) creates, replaces and deletes."""
 
 from __future__ import annotations
 

@@ -17,20 +17,33 @@ class Cue:
     text: str
 
 
-def _words_of(segment: dict[str, Any]) -> list[tuple[float, float, str]]:
-    """Timed words: the recogniser's own, else the segment's words spread evenly over its span."""
-    words = segment.get("words")
+Timed = tuple[float, float, str]
+"""A timed word: start, end, text. A text that begins with GLUE continues the word before it ("$12" ",000")."""
+GLUE = "\x00"
+
+
+def _words_of(segment: dict[str, Any]) -> list[Timed]:
+    """Timed words: the recogniser's own, else the segment's words spread evenly over its span.
+    Whisper starts each word with a space; a piece without one continues the previous word."""
+    words = [w for w in segment.get("words") or [] if str(w["word"]).strip()]
     if words:
-        return [(float(w["start"]), float(w["end"]), str(w["word"]).strip()) for w in words if w["word"].strip()]
+        spaced = any(str(w["word"])[:1].isspace() for w in words)
+        return [(float(w["start"]), float(w["end"]),
+                 (GLUE if spaced and i and not str(w["word"])[:1].isspace() else "") + str(w["word"]).strip())
+                for i, w in enumerate(words)]
     tokens = str(segment.get("text", "")).split()
     start, end = float(segment["start"]), float(segment["end"])
     step = (end - start) / max(len(tokens), 1)
     return [(start + i * step, start + (i + 1) * step, t) for i, t in enumerate(tokens)]
 
 
-def timed_words(segment: dict[str, Any]) -> list[tuple[float, float, str]]:
+def timed_words(segment: dict[str, Any]) -> list[Timed]:
     """(start, end, word) of a stored segment: its own word timestamps, else spread over its span."""
-    return _words_of(segment)
+    return [(start, end, word.replace(GLUE, "")) for start, end, word in _words_of(segment)]
+
+
+def _joined(words: list[Timed]) -> str:
+    return " ".join(w[2] for w in words).replace(" " + GLUE, "").replace(GLUE, "")
 
 
 def build_cues(segments: list[dict[str, Any]]) -> list[Cue]:
@@ -38,9 +51,9 @@ def build_cues(segments: list[dict[str, Any]]) -> list[Cue]:
     cues: list[Cue] = []
     limit = MAX_LINE_CHARS * MAX_CUE_LINES
     for segment in segments:
-        current: list[tuple[float, float, str]] = []
+        current: list[Timed] = []
         for word in _words_of(segment):
-            text = " ".join(w[2] for w in [*current, word])
+            text = _joined([*current, word])
             if current and (len(text) > limit or word[1] - current[0][0] > MAX_CUE_SECONDS):
                 cues.append(_cue(current))
                 current = []
@@ -50,8 +63,8 @@ def build_cues(segments: list[dict[str, Any]]) -> list[Cue]:
     return cues
 
 
-def _cue(words: list[tuple[float, float, str]]) -> Cue:
-    return Cue(words[0][0], max(words[-1][1], words[0][0] + 0.01), wrap(" ".join(w[2] for w in words)))
+def _cue(words: list[Timed]) -> Cue:
+    return Cue(words[0][0], max(words[-1][1], words[0][0] + 0.01), wrap(_joined(words)))
 
 
 def wrap(text: str) -> str:

@@ -1,4 +1,4 @@
-"""JSON shapes of the API (INTERFACE.md) built from store records."""
+"""JSON shapes of the API (docs/api.md) built from store records."""
 
 from __future__ import annotations
 

@@ -31,6 +31,8 @@ class ASROptions:
     segment_detail: bool = False
     expected_languages: tuple[str, ...] = ()
     """When `language` is None: the languages detection is held to (see maied.asr.language)."""
+    source: str | None = None
+    """The recording's path on disk (for a backend's diagnostics; the audio itself is passed decoded)."""
 
     @classmethod
     def for_task(cls, request: TaskRequest, settings: Settings, word_timestamps: bool = False) -> ASROptions:
@@ -76,6 +78,22 @@ class ASRResult:
 @runtime_checkable
 class ASRBackend(Protocol):
     name: str
+
+    @property
+    def own_vad(self) -> bool:
+        """True when the backend skips silence itself (Whisper's VAD); False: the pipeline gives it only the
+        speech chunks Silero finds (pipeline.speech_chunks) when a task has VAD on."""
+        ...
+
+    @property
+    def punctuates(self) -> bool:
+        """True when its text has punctuation and capitals: clean_transcript then skips the LLM enhancement."""
+        ...
+
+    @property
+    def embedded(self) -> bool:
+        """True for the embedded (runs-anywhere, not production) model: results carry EMBEDDED_MODEL."""
+        ...
 
     def transcribe(self, audio: np.ndarray, options: ASROptions) -> ASRResult:
         """Transcribe 16 kHz mono float32 `audio`; raises maied.errors.ASRProcessingError on failure."""

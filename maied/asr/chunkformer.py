@@ -23,13 +23,12 @@ import numpy as np
 
 from maied.asr.base import ASROptions, ASRResult, no_speech_warning
 from maied.asr.checkpoint import checkpoint_sha256
-from maied.domain import Segment
+from maied.domain import SAMPLE_RATE, Segment
 from maied.errors import ASRProcessingError, MissingExtra, ModelMemoryError, ModelNotFound
 from maied.settings import Settings
 
 log = logging.getLogger(__name__)
 
-SAMPLE_RATE = 16000
 CHECKPOINT_FILES = ("pytorch_model.bin", "pytorch_model.pt", "pytorch_model.ckpt")
 PULL_HINT = ("run `maied models pull` where the model hub is reachable, or `maied models import PATH` with the "
              "model folder or a tarball of it (air-gapped hosts)")
@@ -96,6 +95,7 @@ class ChunkFormerBackend:
     name = "chunkformer"
     own_vad = False
     """The pipeline cuts the audio at the silences Silero finds (pipeline.speech_chunks) when VAD is on."""
+    embedded = False
 
     def __init__(self, model: Any, model_dir: Path, device: str, decoding: dict[str, Any]):
         self._model = model
@@ -138,8 +138,6 @@ class ChunkFormerBackend:
             "compute_type": "float32",
             "device": self.device,
             "decoding": dict(self.decoding),
-            "embedded": False,
-            "punctuates": self.punctuates,
         }
 
     def transcribe(self, audio: np.ndarray, options: ASROptions) -> ASRResult:

@@ -2,15 +2,25 @@
 
 from __future__ import annotations
 
+import importlib
+
 from maied.asr.base import ASRBackend
+from maied.domain import ASR_BACKENDS
 from maied.errors import BackendUnavailable
 from maied.settings import Settings
 
-ASR_BACKENDS = ("whisper", "chunkformer")
-
 
 def create_asr_backend(name: str, settings: Settings) -> ASRBackend:
-    """Load backend `name` now. Raises BackendUnavailable (unknown name), MissingExtra (library not
+    """Load backend `name` now: from ASR_BACKEND_MODULE when that is set, else a built-in one."""
+    if settings.ASR_BACKEND_MODULE:
+        module = importlib.import_module(settings.ASR_BACKEND_MODULE)
+        backend: ASRBackend = module.create_asr_backend(name, settings)
+        return backend
+    return create_builtin_asr_backend(name, settings)
+
+
+def create_builtin_asr_backend(name: str, settings: Settings) -> ASRBackend:
+    """Load built-in backend `name` now. Raises BackendUnavailable (unknown name), MissingExtra (library not
     installed), ModelNotFound (naming the paths looked at and how to install), ModelMemoryError."""
     if name == "whisper":
         from maied.asr.whisper import WhisperBackend

@@ -15,14 +15,13 @@ from maied.asr.base import ASROptions, ASRResult, duration_weighted_confidence, 
 from maied.asr.checkpoint import checkpoint_sha256
 from maied.asr.hallucination import Candidate, filter_hallucinations
 from maied.asr.language import LanguageChoice, choose_language
-from maied.asr.whisper_models import WEIGHTS_FILE, prepare_whisper_model
-from maied.domain import Segment, Word
+from maied.asr.whisper_weights import WEIGHTS_FILE, prepare_whisper_model
+from maied.domain import SAMPLE_RATE, Segment, Word
 from maied.errors import ASRProcessingError, MissingExtra, ModelMemoryError, ModelNotFound
 from maied.settings import Settings
 
 log = logging.getLogger(__name__)
 
-SAMPLE_RATE = 16000
 DEFAULT_VAD_THRESHOLD = 0.5
 VAD_MIN_SILENCE_MS = 1000
 TEMPERATURES = (0.0, 0.2, 0.4, 0.6, 0.8, 1.0)
@@ -63,6 +62,7 @@ def resolve_compute_type(setting: str, device: str) -> str:
 
 class WhisperBackend:
     name = "whisper"
+    own_vad = True
 
     def __init__(self, model: Any, model_dir: Path, variant: str, device: str, compute_type: str,
                  batch_size: int = 0):
@@ -112,14 +112,16 @@ class WhisperBackend:
             self._checkpoint_hash = checkpoint_sha256(self.model_dir / WEIGHTS_FILE)
         return self._checkpoint_hash
 
+    @property
+    def embedded(self) -> bool:
+        return not self.variant
+
     def describe(self) -> dict[str, Any]:
         return {
             "name": self.name,
             "model": str(self.model_dir),
             "variant": self.variant or "embedded",
             "model_name": "Whisper base" if not self.variant else self.variant,
-            "embedded": not self.variant,
-            "punctuates": self.punctuates,
             "checkpoint_hash": self.checkpoint_hash,
             "compute_type": self.compute_type,
             "device": self.device,

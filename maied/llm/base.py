@@ -28,6 +28,9 @@ class GenerationRequest:
     """When set, decoding is constrained to JSON valid against this schema (structured output)."""
     repetition_penalty: float = 1.0
     """> 1 discourages repeating tokens (small models loop); 1.0 for copying tasks such as enhancement."""
+    source: str | None = None
+    """The recording the text comes from (its path on disk; None for a text task), as ASROptions.source:
+    for a backend's diagnostics. The built-in backends do not read it."""
 
     def chat(self) -> list[Message]:
         if self.messages:

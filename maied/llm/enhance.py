@@ -57,8 +57,10 @@ def enhance_transcript(
     vocabulary: list[str] | None = None,
     stats: GenerationStats | None = None,
     max_chunk_tokens: int = MAX_CHUNK_TOKENS,
+    source: str | None = None,
 ) -> EnhancementOutcome:
-    """The cleaned transcript; chunks the guard rejects (or that come back malformed) stay raw."""
+    """The cleaned transcript; chunks the guard rejects (or that come back malformed) stay raw. `source` is
+    the recording the text comes from (GenerationRequest.source)."""
     words = text.split()
     if not words:
         return EnhancementOutcome(text="", edit_rate=0.0, chunks=0, rejected_chunks=0)
@@ -66,7 +68,7 @@ def enhance_transcript(
     counter = TokenCounter(backend.count_tokens)
     chunks = chunk_words(words, counter, chunk_budget(backend, template, variables, max_chunk_tokens),
                          OVERLAP_WORDS)
-    requests = [_request(template, chunk, counter, variables) for chunk in chunks]
+    requests = [_request(template, chunk, counter, variables, source) for chunk in chunks]
     started = time.monotonic()
     generations = backend.generate(requests)
     if stats is not None:
@@ -91,10 +93,12 @@ def enhance_transcript(
     )
 
 
-def _request(template: Template, chunk: Chunk, counter: TokenCounter, variables: dict[str, Any]) -> GenerationRequest:
+def _request(template: Template, chunk: Chunk, counter: TokenCounter, variables: dict[str, Any],
+             source: str | None = None) -> GenerationRequest:
     prompt = template.render(transcript=chunk.text, context_before=chunk.context_before, **variables)
     max_tokens = int(counter.words(chunk.text.split()) * OUTPUT_FACTOR) + 32
-    return GenerationRequest(prompt=prompt, max_tokens=max_tokens, temperature=0.0, json_schema=template.schema)
+    return GenerationRequest(prompt=prompt, max_tokens=max_tokens, temperature=0.0, json_schema=template.schema,
+                             source=source)
 
 
 def _judge(chunk: Chunk, answer: str, validator: Any, max_edit_rate: float, truncated: bool) -> tuple[str, str | None]:

@@ -8,14 +8,16 @@ the result while `llm_model_key` stays the same.
 from __future__ import annotations
 
 import functools
+import importlib
 import importlib.util
+import json
 import logging
 from pathlib import Path
 
 from maied.errors import LLMUnavailable, ModelNotFound
 from maied.gpu import nvidia_smi_values
 from maied.llm.base import LLMBackend, Purpose
-from maied.llm.models import (
+from maied.llm.weights import (
     EMBEDDED_CONTEXT_LENGTH,
     configured_model,
     embedded_gguf_path,
@@ -129,6 +131,15 @@ def llm_model_key(settings: Settings, purpose: Purpose) -> tuple[str, ...]:
 
 
 def create_llm_backend(settings: Settings, purpose: Purpose) -> LLMBackend:
+    """Load the model for `purpose`: from LLM_BACKEND_MODULE when that is set, else a built-in backend."""
+    if settings.LLM_BACKEND_MODULE:
+        module = importlib.import_module(settings.LLM_BACKEND_MODULE)
+        backend: LLMBackend = module.create_llm_backend(settings, purpose)
+        return backend
+    return create_builtin_llm_backend(settings, purpose)
+
+
+def create_builtin_llm_backend(settings: Settings, purpose: Purpose) -> LLMBackend:
     """Load the model for `purpose` with the backend `resolve_llm_backend` picks."""
     backend = resolve_llm_backend(settings)
     if backend is None:
@@ -169,8 +180,6 @@ def _vllm_model(settings: Settings, purpose: Purpose) -> str:
 
 def _configured_max_len(model: str) -> int | None:
     """min(the model's own limit, CONFIGURED_MODEL_MAX_LEN); None lets vLLM read it (hub names)."""
-    import json
-
     config = Path(model) / "config.json"
     try:
         own = int(json.loads(config.read_text()).get("max_position_embeddings") or CONFIGURED_MODEL_MAX_LEN)

@@ -16,7 +16,7 @@ import time
 from pathlib import Path
 
 from maied.errors import MissingExtra, ModelNotFound
-from maied.llm.models import EMBEDDED_HF_DIRNAME, embedded_gguf_path
+from maied.llm.weights import EMBEDDED_HF_DIRNAME, embedded_gguf_path
 
 log = logging.getLogger(__name__)
 

@@ -16,7 +16,7 @@ from typing import Any
 from maied.errors import LLMProcessingError, MissingExtra, ModelMemoryError
 from maied.llm.base import SUMMARY_REPETITION_PENALTY, Generation, GenerationRequest
 from maied.llm.json_prefix import close_json_prefix
-from maied.llm.models import checkpoint_hash
+from maied.llm.weights import checkpoint_hash
 
 _QUANT_RE = re.compile(r"[.-]((?:I?Q\d[\w]*)|F16|F32|BF16)\.gguf$", re.IGNORECASE)
 

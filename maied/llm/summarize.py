@@ -44,12 +44,6 @@ class SummaryOutcome:
     retries: int = 0
 
 
-@dataclass
-class _Job:
-    prompt: str
-    max_tokens: int
-
-
 def output_budget(backend: LLMBackend, template: Template) -> int:
     """Tokens reserved for a summary: about the largest answer the schema allows, within half the context."""
     chars = _schema_max_chars(template.schema)
@@ -73,10 +67,12 @@ def summarize(
     vocabulary: list[str] | None = None,
     stats: GenerationStats | None = None,
     answer_hook: AnswerHook | None = None,
+    source: str | None = None,
 ) -> SummaryOutcome:
-    """A summary of `text` valid against `template.schema` (map-reduce when `text` exceeds the context)."""
+    """A summary of `text` valid against `template.schema` (map-reduce when `text` exceeds the context).
+    `source` is the recording the text comes from (GenerationRequest.source)."""
     stats = stats if stats is not None else GenerationStats()
-    run = _Runner(backend, template, language, list(vocabulary or []), stats, answer_hook)
+    run = _Runner(backend, template, language, list(vocabulary or []), stats, answer_hook, source)
     counter = TokenCounter(backend.count_tokens)
     words = text.split()
     budget = run.budget(merging=False)
@@ -125,8 +121,9 @@ class _Runner:
     """Renders, generates (all pieces in one call), validates and retries once for one template."""
 
     def __init__(self, backend: LLMBackend, template: Template, language: str, vocabulary: list[str],
-                 stats: GenerationStats, answer_hook: AnswerHook | None):
+                 stats: GenerationStats, answer_hook: AnswerHook | None, source: str | None = None):
         self.backend, self.template, self.stats, self.hook = backend, template, stats, answer_hook
+        self.source = source
         self.variables: dict[str, Any] = {"language": language, "vocabulary": vocabulary}
         self.validator = validator_for_schema(template.schema)
         self.retries = 0
@@ -178,7 +175,7 @@ class _Runner:
                 raise LLMProcessingError(f"the prompt does not fit the model's {self.backend.context_length}-token context")
             requests.append(GenerationRequest(messages=chat, max_tokens=max_tokens, temperature=0.0,
                                               json_schema=self.template.schema,
-                                              repetition_penalty=SUMMARY_REPETITION_PENALTY))
+                                              repetition_penalty=SUMMARY_REPETITION_PENALTY, source=self.source))
         started = time.monotonic()
         generations = self.backend.generate(requests)
         self.stats.add("summary", time.monotonic() - started, generations)

@@ -18,7 +18,7 @@ from typing import Any
 
 from maied.errors import LLMProcessingError, MissingExtra, ModelMemoryError
 from maied.llm.base import SUMMARY_REPETITION_PENALTY, Generation, GenerationRequest
-from maied.llm.models import checkpoint_hash
+from maied.llm.weights import checkpoint_hash
 
 log = logging.getLogger(__name__)
 

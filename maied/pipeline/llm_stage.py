@@ -15,8 +15,8 @@ from maied.domain import Feature, TaskRequest, TaskWarning
 from maied.errors import InvalidRequest, TemplateRequired
 from maied.llm.base import GenerationStats, LLMBackend, Purpose
 from maied.llm.enhance import EnhancementOutcome, enhance_transcript, skipped_warning
-from maied.llm.models import EMBEDDED_NAME, configured_model
-from maied.llm.summarize import AnswerHook, summarize
+from maied.llm.summarize import summarize
+from maied.llm.weights import EMBEDDED_NAME, configured_model
 from maied.settings import Settings
 from maied.templates import ENHANCEMENT_TEMPLATE_ID, TemplateStore
 
@@ -38,10 +38,10 @@ def run_llm_stage(
     asr_model_punctuates: bool,
     *,
     language: str | None = None,
-    answer_hook: AnswerHook | None = None,
+    source: str | None = None,
 ) -> LLMStageOutput:
     """Run the LLM features of `request` on `text`. `language` (e.g. the detected one) wins over the
-    request's; `answer_hook` is for tests of the summary's retry path."""
+    request's; `source` is the recording the text comes from (GenerationRequest.source)."""
     features = set(request.features)
     lang = language or request.language or ""
     out = LLMStageOutput()
@@ -49,7 +49,8 @@ def run_llm_stage(
     used: dict[str, LLMBackend] = {}
     summary_text = text
     if features & {Feature.CLEAN_TRANSCRIPT.value, Feature.ENHANCEMENT_METRICS.value}:
-        outcome = _enhance(backend_for, used, text, request, templates, settings, asr_model_punctuates, lang, stats)
+        outcome = _enhance(backend_for, used, text, request, templates, settings, asr_model_punctuates, lang, stats,
+                           source)
         out.warnings.extend(outcome.warnings)
         if Feature.CLEAN_TRANSCRIPT.value in features:
             out.results["clean_transcript"] = outcome.text
@@ -61,7 +62,7 @@ def run_llm_stage(
         template = _summary_template(templates, request.template_id)
         backend = used["summary"] = backend_for("summary")
         result = summarize(backend, template, summary_text, language=lang, vocabulary=request.vocabulary,
-                           stats=stats, answer_hook=answer_hook)
+                           stats=stats, source=source)
         out.results["summary"] = result.summary
         out.metrics.update(summary_pieces=result.pieces, summary_merge_levels=result.merge_levels,
                            summary_retries=result.retries)
@@ -87,6 +88,7 @@ def _enhance(
     asr_model_punctuates: bool,
     language: str,
     stats: GenerationStats,
+    source: str | None = None,
 ) -> EnhancementOutcome:
     if asr_model_punctuates:
         reason = "the ASR model already writes punctuation and capitals; the raw transcript is the clean one"
@@ -95,7 +97,7 @@ def _enhance(
     backend = used["enhance"] = backend_for("enhance")
     return enhance_transcript(backend, templates.get(ENHANCEMENT_TEMPLATE_ID), text,
                               max_edit_rate=settings.LLM_MAX_EDIT_RATE, language=language,
-                              vocabulary=request.vocabulary, stats=stats)
+                              vocabulary=request.vocabulary, stats=stats, source=source)
 
 
 def _summary_template(templates: TemplateStore, template_id: str | None) -> Any:

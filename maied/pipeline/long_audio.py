@@ -18,9 +18,11 @@ from typing import Any
 import numpy as np
 
 from maied.asr.base import ASRBackend, ASROptions, ASRResult, duration_weighted_confidence, no_speech_warning
-from maied.domain import Segment, TaskWarning, Word
+from maied.domain import SAMPLE_RATE, Segment, TaskWarning, Word
+from maied.errors import MaieError
+from maied.media_probe import probe_media
+from maied.pipeline.media import iter_mono16k_windows
 
-SAMPLE_RATE = 16000
 LONG_AUDIO_SECONDS = 600.0
 WHOLE_FILE_MAX_SECONDS = 2 * LONG_AUDIO_SECONDS
 """A file decoded whole (its header said <= LONG_AUDIO_SECONDS) that decodes to more than this is refused
@@ -106,8 +108,6 @@ def transcribe_windowed(path: Path, backend: ASRBackend, options: ASROptions,
                         max_seconds: float | None = None) -> ASRResult:
     """Transcribe the file at `path` piece by piece (see the module doc); raises what decoding/ASR raise.
     `on_progress` gets the seconds of audio done after each piece (the worker's time limit follows it)."""
-    from maied.pipeline.media import iter_mono16k_windows
-
     total = WindowedResult()
     count = 0
     for offset, audio in pieces(iter_mono16k_windows(path, window_seconds, max_seconds)):
@@ -139,9 +139,6 @@ def plan_decoding(path: Path, threshold: float = LONG_AUDIO_SECONDS) -> DecodePl
     streamed WebM/Ogg has no duration: it may be hours); whole otherwise (at most WHOLE_FILE_MAX_SECONDS
     are then decoded, whatever the header claimed). A file whose headers cannot be read goes the whole-file
     way, which reports the decoding error."""
-    from maied.errors import MaieError
-    from maied.pipeline.media import probe_media
-
     try:
         duration = probe_media(path).duration
     except MaieError:

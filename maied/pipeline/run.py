@@ -5,23 +5,39 @@ from __future__ import annotations
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any, cast
 
 import numpy as np
 
 from maied import PIPELINE_VERSION
-from maied.domain import Feature, PipelineOutput, TaskKind, TaskStatus, TaskWarning
-from maied.pipeline.media import ensure_min_seconds
-from maied.pipeline.models import ModelCache
+from maied.asr.base import ASRBackend, ASROptions, ASRResult
+from maied.asr.factory import asr_model_key, create_asr_backend
+from maied.domain import (
+    SAMPLE_RATE,
+    AsrPart,
+    Feature,
+    PipelineOutput,
+    TaskInput,
+    TaskKind,
+    TaskStatus,
+    TaskWarning,
+)
+from maied.llm.base import Purpose
+from maied.llm.factory import create_llm_backend, llm_model_key
+from maied.pipeline.llm_stage import run_llm_stage
+from maied.pipeline.long_audio import WHOLE_FILE_MAX_SECONDS, plan_decoding, transcribe_windowed
+from maied.pipeline.media import decode_to_mono16k, ensure_min_duration, ensure_min_seconds
+from maied.pipeline.model_cache import ModelCache
+from maied.pipeline.speech_chunks import SpeechChunkedBackend
 from maied.settings import Settings
-from maied.worker.protocol import TaskInput
+from maied.templates import TemplateStore, builtin_templates_dir
 
 StageReporter = Callable[[TaskStatus, float | None], None]
 ProgressReporter = Callable[[float], None]
 """Seconds of audio transcribed so far (long recordings, after each window)."""
-ASRPartKeeper = Callable[[dict[str, Any]], None]
+AsrPartKeeper = Callable[[AsrPart], None]
 """Takes the ASR part (see `run_asr_part`) as soon as ASR ends, before a later stage can fail or crash."""
-SAMPLE_RATE = 16000
 
 
 @dataclass
@@ -40,7 +56,7 @@ class _Run:
 
 
 def run_task(task: TaskInput, models: ModelCache, settings: Settings, report: StageReporter,
-             progress: ProgressReporter | None = None, keep_asr_part: ASRPartKeeper | None = None) -> PipelineOutput:
+             progress: ProgressReporter | None = None, keep_asr_part: AsrPartKeeper | None = None) -> PipelineOutput:
     """The whole pipeline, or its LLM part when the task carries its stored ASR part. When a later stage
     follows the ASR of a recording, `keep_asr_part` gets the ASR part first, so that a failure or crash of
     that stage loses nothing (the worker stores it)."""
@@ -58,17 +74,16 @@ def run_task(task: TaskInput, models: ModelCache, settings: Settings, report: St
 
 
 def run_asr_part(task: TaskInput, models: ModelCache, settings: Settings, report: StageReporter,
-                 progress: ProgressReporter | None = None) -> dict[str, Any]:
+                 progress: ProgressReporter | None = None) -> AsrPart:
     """Preprocessing and ASR only, for a task run in two parts (the ASR and LLM models do not fit on the GPU
-    together): what `run_task` needs to go on later in another worker child, as plain JSON data."""
+    together): what `run_task` needs to go on later in another worker child."""
     run = _Run(task, settings, models, report, progress=progress)
     _first_part(run)
     return _asr_part(run)
 
 
-def _asr_part(run: _Run) -> dict[str, Any]:
-    return {"output": run.out.to_dict(), "text": run.text, "asr_punctuates": run.asr_punctuates,
-            "elapsed": round(time.monotonic() - run.started, 3)}
+def _asr_part(run: _Run) -> AsrPart:
+    return AsrPart(run.out, run.text, run.asr_punctuates, round(time.monotonic() - run.started, 3))
 
 
 def _first_part(run: _Run) -> None:
@@ -81,22 +96,16 @@ def _first_part(run: _Run) -> None:
         run.out.metrics["input_characters"] = len(run.text)
 
 
-def _resume(run: _Run, part: dict[str, Any]) -> None:
-    out = part["output"]
-    run.out = PipelineOutput(results=dict(out.get("results") or {}), metrics=dict(out.get("metrics") or {}),
-                             versions=dict(out.get("versions") or {}),
-                             warnings=[TaskWarning(**w) for w in out.get("warnings") or []])
-    run.text = str(part.get("text") or "")
-    run.asr_punctuates = bool(part.get("asr_punctuates", True))
-    run.started = time.monotonic() - float(part.get("elapsed") or 0.0)  # processing time spans both parts
+def _resume(run: _Run, part: AsrPart) -> None:
+    run.out = part.output
+    run.text = part.text
+    run.asr_punctuates = part.asr_punctuates
+    run.started = time.monotonic() - part.elapsed  # processing time spans both parts
 
 
 def _preprocess(run: _Run) -> np.ndarray | None:
     """The decoded audio, or None for a long (or unknown-length) recording, decoded window by window while
     it is transcribed."""
-    from maied.pipeline.long_audio import WHOLE_FILE_MAX_SECONDS, plan_decoding
-    from maied.pipeline.media import decode_to_mono16k, ensure_min_duration
-
     started = time.monotonic()
     plan = plan_decoding(_audio_path(run.task))
     if plan.windowed:
@@ -113,17 +122,12 @@ def _preprocess(run: _Run) -> np.ndarray | None:
 
 
 def _audio_path(task: TaskInput) -> Any:
-    from pathlib import Path
-
     if not task.audio_path:
         raise ValueError(f"task {task.id} has no audio")
     return Path(task.audio_path)
 
 
 def _transcribe(run: _Run, audio: np.ndarray | None) -> None:
-    from maied.asr.base import ASROptions
-    from maied.asr.factory import asr_model_key, create_asr_backend
-
     duration = run.out.metrics["input_duration_seconds"]
     run.report(TaskStatus.PROCESSING_ASR, duration)
     request, settings = run.task.request, run.settings
@@ -134,15 +138,12 @@ def _transcribe(run: _Run, audio: np.ndarray | None) -> None:
     backend = run.models.get("asr", key, lambda: create_asr_backend(name, settings))
     if not loaded_before:
         run.out.metrics["asr_model_load_seconds"] = round(time.monotonic() - load_started, 3)
-    if not getattr(backend, "own_vad", True):
-        from maied.pipeline.speech_chunks import SpeechChunkedBackend
-
+    if not backend.own_vad:
         backend = SpeechChunkedBackend(backend)
-    options = ASROptions.for_task(request, settings, word_timestamps=bool(run.task.extra.get("word_timestamps", True)))
+    options = ASROptions.for_task(request, settings, word_timestamps=True)
+    options.source = run.task.audio_path
     started = time.monotonic()
     if audio is None:
-        from maied.pipeline.long_audio import transcribe_windowed
-
         result = transcribe_windowed(_audio_path(run.task), backend, options, on_progress=run.progress,
                                      max_seconds=run.settings.MAX_AUDIO_SECONDS)
         duration = run.out.metrics["input_duration_seconds"] = result.metrics["audio_seconds"]
@@ -150,16 +151,17 @@ def _transcribe(run: _Run, audio: np.ndarray | None) -> None:
     else:
         result = backend.transcribe(audio, options)
     seconds = time.monotonic() - started
+    _record_asr(run, backend, options, result, seconds, duration)
+
+
+def _record_asr(run: _Run, backend: ASRBackend, options: ASROptions, result: ASRResult, seconds: float,
+                duration: float) -> None:
     described = backend.describe()
     if described.get("name") == "whisper":  # the choices only Whisper honours: task, temperature, prompt
         described["decoding"] = {**(described.get("decoding") or {}), **options.task_choices()}
-    _record_asr(run, described, result, seconds, duration)
-
-
-def _record_asr(run: _Run, described: dict[str, Any], result: Any, seconds: float, duration: float) -> None:
     text = result.text
     run.text = text
-    run.asr_punctuates = bool(described.get("punctuates", True))
+    run.asr_punctuates = backend.punctuates
     results = run.out.results
     results["raw_transcript"] = text
     results["segments"] = [s.to_dict() for s in result.segments]
@@ -170,9 +172,9 @@ def _record_asr(run: _Run, described: dict[str, Any], result: Any, seconds: floa
     metrics["asr_seconds"] = round(seconds, 3)
     metrics["asr_rtf"] = round(seconds / duration, 4) if duration else None
     metrics["asr_confidence_avg"] = result.confidence_avg
-    run.out.versions["asr_backend"] = {k: v for k, v in described.items() if k not in ("embedded", "punctuates")}
+    run.out.versions["asr_backend"] = described
     run.out.warnings.extend(result.warnings)
-    if described.get("embedded") or described.get("variant") == "embedded":
+    if backend.embedded:
         run.out.warnings.append(TaskWarning(
             "EMBEDDED_MODEL",
             f"transcribed with the embedded {described.get('model_name', 'Whisper base')} model; set "
@@ -181,11 +183,6 @@ def _record_asr(run: _Run, described: dict[str, Any], result: Any, seconds: floa
 
 
 def _llm(run: _Run) -> None:
-    from maied.llm.base import Purpose
-    from maied.llm.factory import create_llm_backend, llm_model_key
-    from maied.pipeline.llm_stage import run_llm_stage
-    from maied.templates import TemplateStore
-
     run.report(TaskStatus.PROCESSING_LLM, None)
     settings = run.settings
 
@@ -193,12 +190,13 @@ def _llm(run: _Run) -> None:
         which = cast(Purpose, purpose)
         key = llm_model_key(settings, which)
         # One slot per distinct model: the same model serves both purposes; two different ones both stay.
-        return run.models.get("llm:" + "|".join(key), key, lambda: create_llm_backend(settings, which))
+        return run.models.get("llm", key, lambda: create_llm_backend(settings, which), slot="llm:" + "|".join(key))
 
     templates = TemplateStore(builtin_dir=builtin_templates_dir(), user_dir=settings.templates_dir)
     started = time.monotonic()
     stage = run_llm_stage(backend_for, run.text, run.task.request, templates, settings,
-                          asr_model_punctuates=run.asr_punctuates and run.task.kind == TaskKind.AUDIO)
+                          asr_model_punctuates=run.asr_punctuates and run.task.kind == TaskKind.AUDIO,
+                          source=run.task.audio_path)
     run.out.metrics["llm_seconds"] = round(time.monotonic() - started, 3)
     wanted = set(run.task.request.features)
     for key, value in stage.results.items():
@@ -207,18 +205,6 @@ def _llm(run: _Run) -> None:
     run.out.metrics.update(stage.metrics)
     run.out.versions.update(stage.versions)
     run.out.warnings.extend(stage.warnings)
-
-
-def builtin_templates_dir() -> Any:
-    """The shipped templates: the checkout's templates/ (editable installs), else the copy the wheel
-    installs under <prefix>/share/maie/templates."""
-    import sys
-    from pathlib import Path
-
-    checkout = Path(__file__).resolve().parent.parent.parent / "templates"
-    if checkout.is_dir():
-        return checkout
-    return Path(sys.prefix) / "share" / "maie" / "templates"
 
 
 def _finish_metrics(run: _Run) -> None:

@@ -15,11 +15,10 @@ from typing import Any
 import numpy as np
 
 from maied.asr.base import ASRBackend, ASROptions, ASRResult, duration_weighted_confidence, no_speech_warning
-from maied.domain import Segment
+from maied.domain import SAMPLE_RATE, Segment
 from maied.pipeline.long_audio import shift_segment
 from maied.pipeline.vad import SpeechRegion, speech_coverage, speech_regions
 
-SAMPLE_RATE = 16000
 MAX_CHUNK_SECONDS = 60.0
 MIN_CHUNK_SECONDS = 1.0
 
@@ -49,9 +48,13 @@ def _at_least(start: float, end: float, audio_seconds: float) -> tuple[float, fl
 class SpeechChunkedBackend:
     """An ASRBackend that transcribes only the speech of the audio through `inner`."""
 
-    def __init__(self, inner: Any):
+    own_vad = True
+
+    def __init__(self, inner: ASRBackend):
         self.inner = inner
         self.name = inner.name
+        self.punctuates = inner.punctuates
+        self.embedded = inner.embedded
 
     def describe(self) -> dict[str, Any]:
         described: dict[str, Any] = self.inner.describe()

@@ -10,9 +10,9 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from maied.domain import SAMPLE_RATE
 from maied.errors import MissingExtra
 
-SAMPLE_RATE = 16000
 DEFAULT_THRESHOLD = 0.5
 MIN_SILENCE_MS = 1000
 SPEECH_PAD_MS = 200

@@ -21,7 +21,7 @@ from maied.domain import (
     PipelineOutput,
     TaskStatus,
 )
-from maied.errors import QueueFull, TaskNotCancellable, TaskNotFinished, TaskNotFound
+from maied.errors import WORKER_CRASHED, QueueFull, TaskNotCancellable, TaskNotFinished, TaskNotFound
 from maied.store.base import ExpiringResults, HostBeat, Listener, Phase
 from maied.store.records import NewTask, TaskRecord
 
@@ -176,10 +176,6 @@ class SqlTaskStore:
         counts.update({r["status"]: int(r["n"]) for r in rows})
         return counts
 
-    def pending_ids(self, limit: int) -> list[str]:
-        sql = "SELECT id FROM tasks WHERE status = 'PENDING' ORDER BY seq LIMIT ?"
-        return [r["id"] for r in self._rows(sql, (limit,))]
-
     def task_ids(self) -> set[str]:
         return {r["id"] for r in self._rows("SELECT id FROM tasks")}
 
@@ -268,7 +264,7 @@ class SqlTaskStore:
         data = output.to_dict()
         return self._finish(
             task_id, TaskStatus.COMPLETE,
-            "results = ?, metrics = ?, versions = ?, warnings = ?",
+            "stage = 'COMPLETE', results = ?, metrics = ?, versions = ?, warnings = ?",
             (json.dumps(data["results"]), json.dumps(data["metrics"]), json.dumps(data["versions"]),
              json.dumps(data["warnings"])), token,
         )
@@ -325,7 +321,7 @@ class SqlTaskStore:
             return self.require(task_id).status
         if row["attempts"] >= max_attempts:
             msg = f"the worker process died {row['attempts']} times while running this task (last: {reason})"
-            self.fail(task_id, "WORKER_CRASHED", msg, token=token)
+            self.fail(task_id, WORKER_CRASHED, msg, token=token)
             return self.require(task_id).status
         return self._back_to_pending(task_id, token)
 
@@ -372,7 +368,7 @@ class SqlTaskStore:
         if row["cancel_requested"]:
             self.mark_cancelled(task_id, token=token)
         elif row["requeues"] >= max_requeues:
-            self.fail(task_id, "WORKER_CRASHED", f"{why} {row['requeues'] + 1} times while this task ran; giving up",
+            self.fail(task_id, WORKER_CRASHED, f"{why} {row['requeues'] + 1} times while this task ran; giving up",
                       token=token)
         else:
             return self._back_to_pending(task_id, token, count_requeue=True)

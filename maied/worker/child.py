@@ -13,15 +13,31 @@ import os
 import signal
 import sys
 import threading
-from collections.abc import Callable
 from queue import Queue
-from typing import Any, BinaryIO
+from typing import BinaryIO
 
 from maied.domain import TaskStatus
-from maied.errors import MaieError, ModelMemoryError
-from maied.pipeline.models import ModelCache
+from maied.errors import ASRProcessingError, LLMProcessingError, MaieError, ModelMemoryError
+from maied.pipeline.model_cache import ModelCache
 from maied.settings import Settings
-from maied.worker.protocol import TaskInput, decode, encode
+from maied.worker.protocol import (
+    AsrDone,
+    AsrKept,
+    Done,
+    Failed,
+    Init,
+    Message,
+    ModelLoad,
+    Ping,
+    Pong,
+    Progress,
+    Ready,
+    Run,
+    StageReached,
+    TaskInput,
+    decode,
+    encode,
+)
 
 PR_SET_PDEATHSIG = 1
 log = logging.getLogger("maied.worker")
@@ -45,20 +61,20 @@ class Channel:
         self._out = out
         self._lock = threading.Lock()
 
-    def send(self, message: dict[str, Any]) -> None:
+    def send(self, message: Message) -> None:
         with self._lock:
             self._out.write(encode(message))
             self._out.flush()
 
 
-def read_commands(stdin: BinaryIO, channel: Channel, commands: Queue[dict[str, Any] | None]) -> None:
+def read_commands(stdin: BinaryIO, channel: Channel, commands: Queue[Message | None]) -> None:
     """Reader thread: answer pings at once (even during a long stage), queue everything else."""
     for line in stdin:
         if not line.strip():
             continue
         message = decode(line)
-        if message["type"] == "ping":
-            channel.send({"type": "pong", "n": message.get("n")})
+        if isinstance(message, Ping):
+            channel.send(Pong(message.n))
         else:
             commands.put(message)
     commands.put(None)  # the supervisor closed our stdin: exit
@@ -69,7 +85,7 @@ def classify_failure(exc: BaseException) -> tuple[str, str]:
         return exc.code, exc.message
     if isinstance(exc, MemoryError) or "out of memory" in str(exc).lower():
         return ModelMemoryError.code, f"out of memory: {exc}"
-    return "ASR_PROCESSING_ERROR", f"{type(exc).__name__}: {exc}"
+    return ASRProcessingError.code, f"{type(exc).__name__}: {exc}"
 
 
 def run_one(task: TaskInput, models: ModelCache, settings: Settings, channel: Channel) -> None:
@@ -79,52 +95,42 @@ def run_one(task: TaskInput, models: ModelCache, settings: Settings, channel: Ch
 
     def report(status: TaskStatus, input_duration: float | None) -> None:
         stage["current"] = status.value
-        channel.send({"type": "stage", "task_id": task.id, "status": status.value,
-                      "input_duration": input_duration})
+        channel.send(StageReached(task.id, status.value, input_duration))
 
     def progress(audio_seconds: float) -> None:
-        channel.send({"type": "progress", "task_id": task.id, "audio_seconds": round(audio_seconds, 3)})
+        channel.send(Progress(task.id, round(audio_seconds, 3)))
 
     try:
         if task.phase == "asr":
-            part = run_asr_part(task, models, settings, report, progress)
+            channel.send(AsrDone(task.id, run_asr_part(task, models, settings, report, progress)))
         else:
-            output = run_task(task, models, settings, report, progress, keep_asr_part=lambda part: channel.send(
-                {"type": "asr_part", "task_id": task.id, "asr_output": part}))
+            output = run_task(task, models, settings, report, progress,
+                              keep_asr_part=lambda part: channel.send(AsrKept(task.id, part)))
+            channel.send(Done(task.id, output))
     except Exception as exc:  # every failure of a stage is recorded on the task, never lost
         code, message = classify_failure(exc)
-        if code == "ASR_PROCESSING_ERROR" and stage["current"] == TaskStatus.PROCESSING_LLM.value:
-            code = "LLM_PROCESSING_ERROR"
+        if code == ASRProcessingError.code and stage["current"] == TaskStatus.PROCESSING_LLM.value:
+            code = LLMProcessingError.code
         if not isinstance(exc, MaieError):
             log.exception("task %s failed in %s", task.id, stage["current"],
                           extra={"event": "task_error", "task_id": task.id, "error_code": code})
-        channel.send({"type": "failed", "task_id": task.id, "code": code, "message": message,
-                      "stage": stage["current"]})
-        return
-    if task.phase == "asr":
-        channel.send({"type": "asr_done", "task_id": task.id, "asr_output": part})
-    else:
-        channel.send({"type": "done", "task_id": task.id, "output": output.to_dict()})
+        channel.send(Failed(task.id, code, message, stage["current"]))
 
 
-def serve(stdin: BinaryIO, channel: Channel, hook: Callable[[TaskInput], None] | None = None) -> None:
-    commands: Queue[dict[str, Any] | None] = Queue()
+def serve(stdin: BinaryIO, channel: Channel) -> None:
+    commands: Queue[Message | None] = Queue()
     threading.Thread(target=read_commands, args=(stdin, channel, commands), daemon=True).start()
     settings: Settings | None = None
-    models = ModelCache(on_load=lambda kind, key, secs: channel.send(
-        {"type": "model_load", "kind": kind, "name": key, "seconds": round(secs, 3)}))
-    channel.send({"type": "ready", "pid": os.getpid()})
+    models = ModelCache(on_load=lambda kind, key, secs: channel.send(ModelLoad(kind, key, round(secs, 3))))
+    channel.send(Ready(os.getpid()))
     while (message := commands.get()) is not None:
-        if message["type"] == "init":
-            settings = Settings(**message["settings"])
+        if isinstance(message, Init):
+            settings = Settings(**message.settings)
             from maied.logs import setup_logging
 
             setup_logging(settings.log_dir, filename="worker.log")
-        elif message["type"] == "run" and settings is not None:
-            task = TaskInput.from_dict(message["task"])
-            if hook is not None:
-                hook(task)
-            run_one(task, models, settings, channel)
+        elif isinstance(message, Run) and settings is not None:
+            run_one(message.task, models, settings, channel)
 
 
 def prefer_as_oom_victim() -> None:
@@ -145,12 +151,7 @@ def main() -> None:
     proto_out = os.fdopen(os.dup(1), "wb")
     os.dup2(2, 1)
     sys.stdout = sys.stderr
-    hook = None
-    if os.environ.get("MAIE_TEST_HOOKS") == "1":
-        from maied.worker.test_hooks import task_hook
-
-        hook = task_hook
-    serve(sys.stdin.buffer, Channel(proto_out), hook)
+    serve(sys.stdin.buffer, Channel(proto_out))
 
 
 if __name__ == "__main__":

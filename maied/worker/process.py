@@ -10,12 +10,11 @@ import signal
 import sys
 import time
 from pathlib import Path
-from typing import Any
 
 import psutil
 
 from maied.settings import Settings
-from maied.worker.protocol import decode, encode
+from maied.worker.protocol import Init, Message, Ping, Pong, Ready, decode, encode
 
 log = logging.getLogger(__name__)
 CHILD_MODULE = "maied.worker.child"
@@ -26,7 +25,7 @@ class WorkerProcess:
     def __init__(self, proc: asyncio.subprocess.Process):
         self.proc = proc
         self.pid = proc.pid
-        self.messages: asyncio.Queue[dict[str, Any] | None] = asyncio.Queue()
+        self.messages: asyncio.Queue[Message | None] = asyncio.Queue()
         self.last_pong = time.monotonic()
         self.started = time.monotonic()
         self._ping_n = 0
@@ -46,12 +45,12 @@ class WorkerProcess:
             staging = pgid_file.with_suffix(".tmp")
             staging.write_text(f"{proc.pid}\n")
             staging.replace(pgid_file)  # atomic: a reader never sees it half-written
-        worker.send({"type": "init", "settings": settings.model_dump(mode="json")})
+        worker.send(Init(settings.model_dump(mode="json")))
         try:
             ready = await asyncio.wait_for(worker.messages.get(), timeout=120)
         except TimeoutError:
             ready = None  # a child that hangs while starting is killed like one that died
-        if ready is None or ready.get("type") != "ready":
+        if not isinstance(ready, Ready):
             await worker.kill()
             raise RuntimeError(f"worker child did not start (exit {proc.returncode})")
         log.info("worker child started", extra={"event": "worker_started", "pid": proc.pid})
@@ -62,7 +61,7 @@ class WorkerProcess:
         try:
             while line := await self.proc.stdout.readline():
                 message = decode(line)
-                if message["type"] == "pong":
+                if isinstance(message, Pong):
                     self.last_pong = time.monotonic()
                 else:
                     self.messages.put_nowait(message)
@@ -71,7 +70,7 @@ class WorkerProcess:
         finally:
             self.messages.put_nowait(None)
 
-    def send(self, message: dict[str, Any]) -> None:
+    def send(self, message: Message) -> None:
         if self.proc.stdin is None or self.proc.stdin.is_closing():
             return
         with contextlib.suppress(ConnectionError, RuntimeError):
@@ -79,7 +78,7 @@ class WorkerProcess:
 
     def ping(self) -> None:
         self._ping_n += 1
-        self.send({"type": "ping", "n": self._ping_n})
+        self.send(Ping(self._ping_n))
 
     @property
     def alive(self) -> bool:

@@ -12,16 +12,28 @@ import logging
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any, Literal
+from typing import Any
 
-from maied.domain import PipelineOutput, TaskStatus, TaskWarning
+from maied.domain import AsrPart, Part, TaskInput, TaskStatus
+from maied.errors import JOB_TIMEOUT, WORKER_CRASHED
 from maied.pipeline.long_audio import WHOLE_FILE_MAX_SECONDS
-from maied.pipeline.sharing import SharingPlan, plan_model_sharing
 from maied.settings import Settings
-from maied.store import Phase, TaskQueue, TaskRecord
+from maied.store import TaskQueue, TaskRecord
 from maied.worker.lease import LeaseKeeper
 from maied.worker.process import WorkerProcess, kill_stale_worker
-from maied.worker.protocol import Part, TaskInput
+from maied.worker.protocol import (
+    AsrDone,
+    AsrKept,
+    Done,
+    Failed,
+    Message,
+    ModelLoad,
+    Progress,
+    Run,
+    StageReached,
+)
+from maied.worker.scheduling import Turn, next_phase, part_to_run, take_turn
+from maied.worker.sharing import SharingPlan, plan_model_sharing
 
 log = logging.getLogger(__name__)
 HEADER_TRUSTED_SECONDS = WHOLE_FILE_MAX_SECONDS
@@ -50,8 +62,7 @@ class Supervisor:
         self.on_status = on_status
         self.sharing = sharing or plan_model_sharing(settings)
         self.worker: WorkerProcess | None = None
-        self._holds: Literal["asr", "llm"] | None = None  # swap: which model the worker child holds
-        self._turn = 0  # swap: tasks run since the worker last switched models
+        self.turn = Turn()  # swap: the model the worker child holds, tasks run since it switched
         self.running: Running | None = None
         self.model_loads: dict[str, int] = {}
         self._wakeup = asyncio.Event()
@@ -101,43 +112,25 @@ class Supervisor:
 
     # --- what to run next -----------------------------------------------------------------------
     def _claim(self) -> tuple[TaskRecord, Part] | None:
-        """The next task and the part of it to run. Together: oldest first, whole. Swap: see _next_phase."""
+        """The next task and the part of it to run. Together: oldest first, whole. Swap: see scheduling."""
         if self.sharing.mode == "together":
             record = self.store.claim_next()
             return None if record is None else (record, "all")
-        phase = self._next_phase()
+        phase = next_phase(self.store.waiting_work(), self.turn, self.sharing.batch)
         record = self.store.claim_next(phase) if phase is not None else None
-        if record is None:
+        if record is None or phase is None:
             return None
-        if phase == "llm":
-            return record, "llm"
-        return record, "asr" if record.request.wants_llm() else "all"
-
-    def _next_phase(self) -> Phase | None:
-        """Swap: stay with the model the child holds while it has work, up to MODEL_SWAP_BATCH tasks when
-        the other model has work waiting; then switch."""
-        work = self.store.waiting_work()
-        held = self._holds
-        if held is None:
-            return "asr" if work["asr"] else "llm" if work["llm"] else None
-        other: Phase = "llm" if held == "asr" else "asr"
-        if work[held] and (self._turn < self.sharing.batch or not work[other]):
-            return held
-        return other if work[other] else None
+        return record, part_to_run(phase, record.request.wants_llm())
 
     async def _switch_models(self, part: Part) -> None:
-        """Swap: before a part that needs the other model, the child holding this one exits (its memory,
-        GPU memory included, goes with it)."""
-        needs: Literal["asr", "llm"] = "llm" if part == "llm" else "asr"
-        if needs == self._holds:
-            self._turn += 1
-            return
-        if self.worker is not None:
-            log.info("switching the worker from %s to %s: its child exits to free the GPU", self._holds, needs,
-                     extra={"event": "model_switch", "from": self._holds, "to": needs})
+        """Swap: before a part that needs the other model, the child holding this one exits."""
+        held = self.turn.holds
+        self.turn, switch = take_turn(self.turn, part)
+        if switch and self.worker is not None:
+            log.info("switching the worker from %s to %s: its child exits to free the GPU", held, self.turn.holds,
+                     extra={"event": "model_switch", "from": held, "to": self.turn.holds})
             await self.worker.stop()
             self.worker = None
-        self._holds, self._turn = needs, 1
 
     async def shutdown(self, grace: float) -> None:
         """Stop claiming; the running stage may finish within `grace`, else its task is requeued."""
@@ -177,7 +170,7 @@ class Supervisor:
                 log.info("worker idle for %.0f s: stopping it to free its models", idle)
                 await self.worker.stop()
                 self.worker = None
-                self._holds = None
+                self.turn = Turn()
 
     async def _heartbeat(self) -> None:
         while True:
@@ -193,7 +186,8 @@ class Supervisor:
 
     # --- one task -------------------------------------------------------------------------------
     async def _run(self, record: TaskRecord, part: Part) -> None:
-        elapsed = float((record.asr_output or {}).get("elapsed") or 0.0)  # the ASR part's time counts
+        task = _task_input(record, part)
+        elapsed = task.asr_output.elapsed if task.asr_output is not None else 0.0  # the ASR part's time counts
         started = time.monotonic() - elapsed
         self.running = Running(record, started, started + self._limit(record.input_duration), record.status.value)
         self._interrupt.clear()
@@ -204,11 +198,11 @@ class Supervisor:
             worker = await self._start_worker_for(record)
             if worker is None:
                 return
-            worker.send({"type": "run", "task": _task_input(record, part).to_dict()})
+            worker.send(Run(task))
             await self._follow(worker)
         except Exception as exc:  # the daemon must never die of one task
             log.exception("supervisor error on task %s", record.id)
-            await self._record("fail the task", self.store.fail, record.id, "WORKER_CRASHED",
+            await self._record("fail the task", self.store.fail, record.id, WORKER_CRASHED,
                                f"worker could not run the task: {exc}", token=record.claim_token)
         finally:
             self.running = None
@@ -253,7 +247,7 @@ class Supervisor:
             if await self._handle(message, running):
                 return
 
-    async def _next_event(self, worker: WorkerProcess, running: Running) -> dict[str, Any] | None:
+    async def _next_event(self, worker: WorkerProcess, running: Running) -> Message | None:
         """The next message of the child, or None once an interruption (crash, timeout, cancel,
         shutdown) was dealt with."""
         get = asyncio.ensure_future(worker.messages.get())
@@ -285,7 +279,7 @@ class Supervisor:
         if now >= running.deadline:
             await self._kill(worker)
             limit = running.deadline - running.started
-            await self._record("record a timeout", self.store.fail, task_id, "JOB_TIMEOUT",
+            await self._record("record a timeout", self.store.fail, task_id, JOB_TIMEOUT,
                                f"the task ran longer than its limit of {limit:.0f} s", stage=running.stage, token=token)
             return True
         current = await self._record("read the task", self.store.get, task_id)
@@ -318,39 +312,36 @@ class Supervisor:
         await worker.kill()
         self.worker = None
 
-    async def _handle(self, message: dict[str, Any], running: Running) -> bool:
+    async def _handle(self, message: Message, running: Running) -> bool:
         """Apply one child message; True when the task is finished. A finished task's result is kept
         here and written again until the store takes it."""
-        kind, task_id, token = message["type"], running.record.id, running.record.claim_token
-        if kind == "stage":
-            running.stage = message["status"]
-            duration = message.get("input_duration")
-            if duration:
-                running.deadline = running.started + self._limit(duration)
+        task_id, token = running.record.id, running.record.claim_token
+        if isinstance(message, StageReached):
+            running.stage = message.status
+            if message.input_duration:
+                running.deadline = running.started + self._limit(message.input_duration)
             self._try_write("record a stage", self.store.set_stage, task_id, TaskStatus(running.stage),
-                            input_duration=duration, token=token)
+                            input_duration=message.input_duration, token=token)
             self._status()
-        elif kind == "progress":  # a long recording: the limit follows the audio really transcribed
-            done = float(message.get("audio_seconds") or 0.0) + PROGRESS_AHEAD_SECONDS
+        elif isinstance(message, Progress):  # a long recording: the limit follows the audio really transcribed
+            done = message.audio_seconds + PROGRESS_AHEAD_SECONDS
             running.deadline = max(running.deadline, running.started + self._limit(done, from_header=False))
-        elif kind == "model_load":
-            name = str(message.get("kind")).split(":")[0]  # "asr", "llm"
-            self.model_loads[name] = self.model_loads.get(name, 0) + 1
-            self._try_write("count a model load", self.store.bump_counter, f"model_loads:{name}")
-        elif kind == "done":
-            await self._record("record the result", self.store.complete, task_id, _output(message["output"]),
+        elif isinstance(message, ModelLoad):
+            self.model_loads[message.kind] = self.model_loads.get(message.kind, 0) + 1
+            self._try_write("count a model load", self.store.bump_counter, f"model_loads:{message.kind}")
+        elif isinstance(message, Done):
+            await self._record("record the result", self.store.complete, task_id, message.output, token=token)
+            return True
+        elif isinstance(message, AsrDone):  # swap: the LLM part runs later, in the child that holds the LLM
+            await self._record("record the transcript", self.store.save_asr_output, task_id, message.part.to_dict(),
                                token=token)
             return True
-        elif kind == "asr_done":  # swap: the LLM part runs later, in the child that holds the LLM
-            await self._record("record the transcript", self.store.save_asr_output, task_id, message["asr_output"],
-                               token=token)
-            return True
-        elif kind == "asr_part":  # kept before the LLM stage: a failure or crash there loses no transcript
-            self._try_write("keep the transcript", self.store.keep_asr_output, task_id, message["asr_output"],
+        elif isinstance(message, AsrKept):  # kept before the LLM stage: a failure or crash there loses no transcript
+            self._try_write("keep the transcript", self.store.keep_asr_output, task_id, message.part.to_dict(),
                             token=token)
-        elif kind == "failed":
-            await self._record("record the failure", self.store.fail, task_id, message["code"], message["message"],
-                               stage=message.get("stage"), token=token)
+        elif isinstance(message, Failed):
+            await self._record("record the failure", self.store.fail, task_id, message.code, message.message,
+                               stage=message.stage, token=token)
             return True
         return False
 
@@ -401,14 +392,6 @@ class Supervisor:
 
 
 def _task_input(record: TaskRecord, part: Part = "all") -> TaskInput:
+    stored = None if record.asr_output is None else AsrPart.from_dict(record.asr_output)
     return TaskInput(id=record.id, kind=record.kind, request=record.request, audio_path=record.audio_path,
-                     input_text=record.input_text, phase=part, asr_output=record.asr_output)
-
-
-def _output(data: dict[str, Any]) -> PipelineOutput:
-    return PipelineOutput(
-        results=data.get("results") or {},
-        metrics=data.get("metrics") or {},
-        versions=data.get("versions") or {},
-        warnings=[TaskWarning(**w) for w in data.get("warnings") or []],
-    )
+                     input_text=record.input_text, phase=part, asr_output=stored)

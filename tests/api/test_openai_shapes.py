@@ -10,7 +10,7 @@ from maied.api.access import bearer_token
 from maied.api.openai_format import Answer, error_body, render, stream_events
 from maied.api.openai_request import parse_audio_form
 from maied.errors import InvalidRequest
-from maied.models_info import accepted_asr_models, asr_backend_for_model
+from maied.model_inventory import accepted_asr_models, asr_backend_for_model
 from maied.settings import Settings
 
 RESULTS = {

@@ -9,7 +9,7 @@ import pytest
 
 from maied.asr.embedded import EMBEDDED_WHISPER_NAME
 from maied.asr.factory import asr_model_key, create_asr_backend
-from maied.asr.whisper_models import locate_whisper_model, prepare_whisper_model
+from maied.asr.whisper_weights import locate_whisper_model, prepare_whisper_model
 from maied.errors import BackendUnavailable, MissingExtra, ModelNotFound
 from maied.settings import Settings
 from tests.asr.asr_settings import asr_test_settings

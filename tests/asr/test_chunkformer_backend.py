@@ -32,7 +32,7 @@ def test_tiny_checkpoint_loads_and_decodes(tmp_path: Path) -> None:
     backend = create_asr_backend("chunkformer", settings)
     assert isinstance(backend, ASRBackend) and backend.name == "chunkformer"
     info = backend.describe()
-    assert info["model"] == str(folder) and info["punctuates"] is False
+    assert info["model"] == str(folder) and backend.punctuates is False and backend.own_vad is False
     assert (
         info["checkpoint_hash"]
         == "sha256:" + hashlib.sha256((folder / "pytorch_model.bin").read_bytes()).hexdigest()

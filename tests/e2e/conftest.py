@@ -8,6 +8,7 @@ import pytest
 
 from tests.audio_fixtures import ENGLISH_TEXT, speak_wav
 from tests.e2e.daemon_harness import Daemon, running_daemon
+from tests.fake_asr import FAKE_ASR
 
 
 @pytest.fixture(scope="session")
@@ -23,12 +24,13 @@ def english_wav(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 @pytest.fixture
 def daemon(models_dir: Path) -> Iterator[Daemon]:
-    with running_daemon(MODELS_DIR=str(models_dir), MAIE_TEST_HOOKS="1", LLM_BACKEND="none") as d:
+    with running_daemon(MODELS_DIR=str(models_dir), **FAKE_ASR, LLM_BACKEND="none",
+                        SHUTDOWN_GRACE_SECONDS="0") as d:  # a task left running does not hold up the stop
         yield d
 
 
 def copy_as(src: Path, dst_dir: Path, name: str) -> Path:
-    """The same recording under another name (the test hooks act on file names)."""
+    """The same recording under another name (tests/fake_asr.py acts on file names)."""
     dst = dst_dir / name
     dst.write_bytes(src.read_bytes())
     return dst

@@ -1,10 +1,12 @@
-"""Every refusal the API promises, provoked against the real daemon: 413, 415, 422, 429, 404, 401, 410."""
+"""Refusals that need the real daemon: 429 (a running worker), 404 for other users' tasks, 401 on TCP, 410
+after RESULT_TTL, 409 for a running task. 413, 415 and 422 are in tests/api/test_request_validation.py."""
 
 from __future__ import annotations
 
 import os
 import socket
 import time
+from collections.abc import Iterator
 from pathlib import Path
 
 import httpx
@@ -12,54 +14,30 @@ import pytest
 
 from tests.e2e.conftest import copy_as
 from tests.e2e.daemon_harness import TERMINAL, Daemon, running_daemon
+from tests.fake_asr import FAKE_ASR
 
 KEY = "k" * 40
+pytestmark = pytest.mark.slow  # each test starts the real daemon (the fast lane has tests/api/test_request_validation)
+
+
+@pytest.fixture(scope="module")
+def daemon(models_dir: Path) -> Iterator[Daemon]:
+    """One daemon for the module's tests that only submit and read their own tasks."""
+    with running_daemon(MODELS_DIR=str(models_dir), **FAKE_ASR, LLM_BACKEND="none",
+                        SHUTDOWN_GRACE_SECONDS="0") as shared:
+        yield shared
 
 
 def _code(r: httpx.Response) -> str:
     return r.json()["error"]["code"]
 
 
-def test_413_is_answered_before_the_body_is_read(models_dir: Path, tmp_path: Path) -> None:
-    big = tmp_path / "big.wav"
-    big.write_bytes(b"RIFF" + os.urandom(300_000))
-    with running_daemon(MODELS_DIR=str(models_dir), MAX_FILE_SIZE_MB="0.1") as daemon:
-        r = daemon.submit(big)
-        assert r.status_code == 413 and _code(r) == "FILE_TOO_LARGE"
-        assert list((daemon.data_dir / "audio").glob("*")) == [], "nothing of a refused upload is kept"
-
-
-@pytest.mark.parametrize("content", [os.urandom(50_000), b"#EXTM3U\n#EXTINF:1,\n/etc/passwd\n", b"hello\n" * 999])
-def test_415_for_what_is_not_audio(daemon: Daemon, tmp_path: Path, content: bytes) -> None:
-    path = tmp_path / "fake.wav"
-    path.write_bytes(content)
-    r = daemon.submit(path)
-    assert r.status_code == 415 and _code(r) == "UNSUPPORTED_MEDIA", r.text
-    assert list((daemon.data_dir / "audio").glob("*")) == []
-
-
-@pytest.mark.parametrize("fields, code", [
-    ({"features": "summary"}, "TEMPLATE_REQUIRED"),
-    ({"features": "summary", "template_id": "no-such-template"}, "TEMPLATE_NOT_FOUND"),
-    ({"features": "clean_transcript"}, "LLM_UNAVAILABLE"),
-    ({"enable_diarization": "true"}, "FEATURE_UNAVAILABLE"),
-    ({"features": "poetry"}, "INVALID_REQUEST"),
-    ({"language": "../../etc"}, "INVALID_REQUEST"),
-    ({"language": "xx"}, "INVALID_REQUEST"),
-    ({"asr_backend": "kaldi"}, "INVALID_REQUEST"),
-    ({"asr_backend": "chunkformer", "language": "en"}, "INVALID_REQUEST"),
-])
-def test_422_for_what_cannot_be_done(daemon: Daemon, english_wav: Path, fields: dict[str, str], code: str) -> None:
-    r = daemon.submit(english_wav, **fields)
-    assert r.status_code == 422 and _code(r) == code, r.text
-    assert r.json()["error"]["message"]
-
-
 def test_429_with_retry_after_when_the_queue_is_full(models_dir: Path, english_wav: Path, tmp_path: Path) -> None:
     hang = copy_as(english_wav, tmp_path, "hang-q.wav")
-    with running_daemon(MODELS_DIR=str(models_dir), MAIE_TEST_HOOKS="1", MAX_QUEUE_DEPTH="1") as daemon:
+    with running_daemon(MODELS_DIR=str(models_dir), **FAKE_ASR, MAX_QUEUE_DEPTH="1",
+                        SHUTDOWN_GRACE_SECONDS="0") as daemon:  # the hanging task does not hold up the stop
         running = daemon.submit(hang).json()["task_id"]
-        daemon.wait_for(running, {"PREPROCESSING"})
+        daemon.wait_for(running, {"PROCESSING_ASR"})
         assert daemon.submit(english_wav).status_code == 202
         r = daemon.submit(english_wav)
         assert r.status_code == 429 and _code(r) == "QUEUE_FULL"
@@ -126,7 +104,6 @@ def test_tcp_listener_refuses_to_start_with_a_short_key(models_dir: Path) -> Non
         pass
 
 
-@pytest.mark.slow
 def test_410_after_result_ttl(models_dir: Path, english_wav: Path) -> None:
     with running_daemon(MODELS_DIR=str(models_dir), RESULT_TTL="1") as daemon:
         task_id = daemon.submit(english_wav).json()["task_id"]
@@ -141,7 +118,7 @@ def test_delete_running_is_409_and_finished_is_removed_with_its_audio(
         daemon: Daemon, english_wav: Path, tmp_path: Path) -> None:
     hang = copy_as(english_wav, tmp_path, "hang-del.wav")
     task_id = daemon.submit(hang).json()["task_id"]
-    daemon.wait_for(task_id, {"PREPROCESSING"})
+    daemon.wait_for(task_id, {"PROCESSING_ASR"})
     with daemon.client() as c:
         r = c.delete(f"/v1/tasks/{task_id}")
         assert r.status_code == 409 and _code(r) == "TASK_NOT_FINISHED"

@@ -1,6 +1,6 @@
 """The real daemon's queue and worker plumbing: kill -9, cancel, timeout, crash accounting, long-poll.
 
-Fault injection uses the worker's test hooks (file names `hang-*`, `crash-*`, `slowN-*`); the
+Fault injection uses the fake ASR backend of tests/fake_asr.py (file names `hang-*`, `crash-*`, `slowN-*`); the
 transcription after each fault is the real model's.
 """
 
@@ -14,6 +14,7 @@ import pytest
 
 from tests.e2e.conftest import copy_as
 from tests.e2e.daemon_harness import TERMINAL, Daemon, all_gone, running_daemon
+from tests.fake_asr import FAKE_ASR
 
 pytestmark = pytest.mark.slow
 
@@ -25,7 +26,7 @@ def test_socket_is_0660(daemon: Daemon) -> None:
 def test_kill9_mid_task_leaves_no_worker_and_task_completes_after_restart(
         models_dir: Path, english_wav: Path, tmp_path: Path) -> None:
     slow = copy_as(english_wav, tmp_path, "slow2-meeting.wav")
-    with running_daemon(MODELS_DIR=str(models_dir), MAIE_TEST_HOOKS="1") as daemon:
+    with running_daemon(MODELS_DIR=str(models_dir), **FAKE_ASR) as daemon:
         task_id = daemon.submit(slow).json()["task_id"]
         daemon.wait_for(task_id, {"PREPROCESSING", "PROCESSING_ASR"})
         workers = daemon.worker_pids()
@@ -43,7 +44,7 @@ def test_cancel_running_task_kills_its_child_and_next_task_runs(
     hang = copy_as(english_wav, tmp_path, "hang-forever.wav")
     stuck = daemon.submit(hang).json()["task_id"]
     after = daemon.submit(english_wav).json()["task_id"]
-    daemon.wait_for(stuck, {"PREPROCESSING"})
+    daemon.wait_for(stuck, {"PROCESSING_ASR"})
     workers = daemon.worker_pids()
     with daemon.client() as c:
         r = c.post(f"/v1/tasks/{stuck}/cancel")
@@ -69,9 +70,11 @@ def test_cancel_pending_task(daemon: Daemon, english_wav: Path, tmp_path: Path) 
 def test_job_timeout_fails_the_task_and_the_next_one_runs(
         models_dir: Path, english_wav: Path, tmp_path: Path) -> None:
     hang = copy_as(english_wav, tmp_path, "hang-timeout.wav")
-    with running_daemon(MODELS_DIR=str(models_dir), MAIE_TEST_HOOKS="1", JOB_TIMEOUT="2") as daemon:
+    with running_daemon(MODELS_DIR=str(models_dir), **FAKE_ASR, JOB_TIMEOUT="2",
+                        JOB_TIMEOUT_RTF="0") as daemon:  # 2 s, whatever the recording's length
         stuck = daemon.submit(hang).json()["task_id"]
-        after = daemon.submit(english_wav).json()["task_id"]
+        # the next task is a fake one: a real transcription on a fresh child may need more than 2 s
+        after = daemon.submit(copy_as(english_wav, tmp_path, "fake0.01-after.wav")).json()["task_id"]
         body = daemon.wait_for(stuck, TERMINAL)
         assert body["status"] == "FAILED" and body["error_code"] == "JOB_TIMEOUT", body
         assert daemon.wait_for(after, TERMINAL)["status"] == "COMPLETE"
@@ -92,9 +95,9 @@ def test_worker_crash_is_retried_then_failed_without_taking_the_daemon_down(
 def test_sigterm_requeues_a_task_that_outlives_the_grace(
         models_dir: Path, english_wav: Path, tmp_path: Path) -> None:
     hang = copy_as(english_wav, tmp_path, "slow3-graceful.wav")
-    with running_daemon(MODELS_DIR=str(models_dir), MAIE_TEST_HOOKS="1", SHUTDOWN_GRACE_SECONDS="0.5") as daemon:
+    with running_daemon(MODELS_DIR=str(models_dir), **FAKE_ASR, SHUTDOWN_GRACE_SECONDS="0.5") as daemon:
         task_id = daemon.submit(hang).json()["task_id"]
-        daemon.wait_for(task_id, {"PREPROCESSING"})
+        daemon.wait_for(task_id, {"PROCESSING_ASR"})
         assert daemon.terminate() == 0
         daemon.start()
         body = daemon.wait_for(task_id, TERMINAL)

@@ -1,8 +1,8 @@
 """Nothing accepted is lost when a later stage fails: a task whose LLM stage fails, or whose worker child
 dies after its ASR, keeps its real transcript (stored, served in every format, printed by `maictl result`)
 beside the failure, and `POST /v1/tasks/{id}/summarize` runs its LLM part again (the real LLM) without
-redoing the ASR. The ASR is real (embedded Whisper); the LLM faults are the worker's test hooks
-(`llmfail-*`, `llmcrash-*`)."""
+redoing the ASR. The ASR is real (embedded Whisper); the LLM faults come from tests/fake_llm.py, plugged in
+with LLM_BACKEND_MODULE (`llmfail-*`, `llmcrash-*`, `llmhang-*`)."""
 
 from __future__ import annotations
 
@@ -17,6 +17,7 @@ import pytest
 from tests.e2e.conftest import copy_as
 from tests.e2e.daemon_harness import TERMINAL, Daemon, running_daemon
 from tests.e2e.test_transcription import maictl
+from tests.fake_llm import FAKE_LLM
 from tests.llm.conftest import BUILTIN_TEMPLATES, backend_missing
 from tests.required import skip_unless_required
 
@@ -28,7 +29,7 @@ SUMMARY = {"features": "raw_transcript,summary", "template_id": "general-summary
 def llm_daemon(models_dir: Path) -> Iterator[Daemon]:
     """LLM features are accepted (the CPU backend is installed); the faults come from the file names."""
     skip_unless_required("cpu", backend_missing("cpu"))
-    with running_daemon(MODELS_DIR=str(models_dir), LLM_BACKEND="cpu", MAIE_TEST_HOOKS="1") as daemon:
+    with running_daemon(MODELS_DIR=str(models_dir), LLM_BACKEND="cpu", **FAKE_LLM) as daemon:
         yield daemon
 
 
@@ -89,11 +90,11 @@ def test_daemon_killed_in_the_llm_stage_resumes_there_after_its_restart(
     restart the task goes on at its LLM stage with the stored ASR part and completes with the real LLM."""
     skip_unless_required("cpu", backend_missing("cpu"))
     wav = copy_as(english_wav, tmp_path, "llmhang-meeting.wav")
-    with running_daemon(MODELS_DIR=str(models_dir), LLM_BACKEND="cpu", MAIE_TEST_HOOKS="1") as daemon:
+    with running_daemon(MODELS_DIR=str(models_dir), LLM_BACKEND="cpu", **FAKE_LLM) as daemon:
         task_id = daemon.submit(wav, **SUMMARY).json()["task_id"]
         assert daemon.wait_for(task_id, {"PROCESSING_LLM"} | TERMINAL)["status"] == "PROCESSING_LLM"
         daemon.kill9()
-        daemon.env.update(MAIE_TEST_HOOKS="0")
+        daemon.env.update(LLM_BACKEND_MODULE="")
         daemon.start()
         body = daemon.wait_for(task_id, TERMINAL, timeout=600)
         events = log_events(daemon)

@@ -16,6 +16,7 @@ import pytest
 
 from tests.e2e.conftest import copy_as
 from tests.e2e.daemon_harness import TERMINAL, Daemon, all_gone, running_daemon
+from tests.fake_asr import FAKE_ASR
 from tests.llm.conftest import BUILTIN_TEMPLATES, backend_missing
 from tests.required import skip_unless_required
 
@@ -51,10 +52,10 @@ def assert_summary(body: dict[str, Any]) -> None:
 def test_swap_runs_asr_parts_then_llm_parts_with_one_load_each(models_dir: Path, english_wav: Path,
                                                                 tmp_path: Path) -> None:
     with running_daemon(MODELS_DIR=str(models_dir), LLM_BACKEND="cpu", MODEL_SHARING="swap",
-                        MAIE_TEST_HOOKS="1") as daemon:
+                        **FAKE_ASR) as daemon:
         with daemon.client() as c:
             assert c.get("/health").json()["model_sharing"]["mode"] == "swap"
-        # The first file holds the child 3 s (test hook) so that the whole queue is waiting when it starts.
+        # The first file holds the child 3 s (tests/fake_asr.py): the whole queue is waiting when it starts.
         files = [copy_as(english_wav, tmp_path, name) for name in ("slow3-a.wav", "b.wav", "c.wav")]
         ids = [daemon.submit(f, **SUMMARY_FIELDS).json()["task_id"] for f in files]
         with daemon.client() as c:
@@ -79,7 +80,7 @@ def test_swap_runs_asr_parts_then_llm_parts_with_one_load_each(models_dir: Path,
 def test_swap_batch_limit_alternates_models(models_dir: Path, english_wav: Path, tmp_path: Path) -> None:
     """MODEL_SWAP_BATCH=1: the worker alternates; every task still completes, loads stay per turn."""
     with running_daemon(MODELS_DIR=str(models_dir), LLM_BACKEND="cpu", MODEL_SHARING="swap",
-                        MODEL_SWAP_BATCH="1", MAIE_TEST_HOOKS="1") as daemon:
+                        MODEL_SWAP_BATCH="1", **FAKE_ASR) as daemon:
         files = [copy_as(english_wav, tmp_path, name) for name in ("slow3-a.wav", "b.wav")]
         ids = [daemon.submit(f, **SUMMARY_FIELDS).json()["task_id"] for f in files]
         for task_id in ids:
@@ -90,7 +91,7 @@ def test_swap_batch_limit_alternates_models(models_dir: Path, english_wav: Path,
 
 def test_kill9_while_waiting_for_the_llm_does_not_redo_the_asr(models_dir: Path, english_wav: Path,
                                                                 tmp_path: Path) -> None:
-    env = {"MODELS_DIR": str(models_dir), "LLM_BACKEND": "cpu", "MODEL_SHARING": "swap", "MAIE_TEST_HOOKS": "1"}
+    env = {"MODELS_DIR": str(models_dir), "LLM_BACKEND": "cpu", "MODEL_SHARING": "swap", **FAKE_ASR}
     with running_daemon(**env) as daemon:
         # The second task hangs in its ASR part, so the first stays WAITING_FOR_LLM.
         first = daemon.submit(copy_as(english_wav, tmp_path, "a.wav"), **SUMMARY_FIELDS).json()["task_id"]
@@ -100,7 +101,7 @@ def test_kill9_while_waiting_for_the_llm_does_not_redo_the_asr(models_dir: Path,
             assert body["status"] not in TERMINAL, body
             body = daemon.status(first, wait=30)
         daemon.kill9()
-        daemon.env.update(MAIE_TEST_HOOKS="0")
+        daemon.env.update(ASR_BACKEND_MODULE="")
         daemon.start()
         assert_summary(daemon.wait_for(first, TERMINAL, timeout=600))
         events = log_events(daemon)

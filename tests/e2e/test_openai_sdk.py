@@ -19,6 +19,7 @@ import webvtt
 from tests.audio_fixtures import speak_wav, wer
 from tests.e2e.conftest import copy_as
 from tests.e2e.daemon_harness import TERMINAL, Daemon, running_daemon
+from tests.fake_asr import FAKE_ASR
 
 openai = pytest.importorskip("openai")
 pytestmark = pytest.mark.slow
@@ -37,7 +38,7 @@ def _free_port() -> int:
 @pytest.fixture(scope="module")
 def served(models_dir: Path) -> Iterator[tuple[Daemon, int]]:
     port = _free_port()
-    with running_daemon(MODELS_DIR=str(models_dir), MAIE_TEST_HOOKS="1", LLM_BACKEND="none", API_PORT=str(port),
+    with running_daemon(MODELS_DIR=str(models_dir), **FAKE_ASR, LLM_BACKEND="none", API_PORT=str(port),
                         SECRET_API_KEY=KEY) as daemon:
         yield daemon, port
 
@@ -151,7 +152,7 @@ def test_over_the_socket_streaming(served: tuple[Daemon, int], clip: Path) -> No
 
 def test_a_client_that_leaves_loses_nothing(served: tuple[Daemon, int], clip: Path, tmp_path: Path) -> None:
     daemon, _ = served
-    slow = copy_as(clip, tmp_path, "fake2-leaves.wav")  # the test hook: a 2 s fake ASR stage
+    slow = copy_as(clip, tmp_path, "fake2-leaves.wav")  # tests/fake_asr.py: a 2 s fake ASR stage
     with daemon.client() as c, open(slow, "rb") as fh, c.stream(
             "POST", "/v1/audio/transcriptions", files={"file": (slow.name, fh)},
             data={"model": "whisper-1", "stream": "true"}) as answer:
@@ -163,7 +164,7 @@ def test_a_client_that_leaves_loses_nothing(served: tuple[Daemon, int], clip: Pa
 def test_queue_full_is_a_rate_limit_error_and_a_cancel_ends_the_answer(models_dir: Path, clip: Path,
                                                                        tmp_path: Path) -> None:
     hang = copy_as(clip, tmp_path, "hang-oa.wav")
-    with running_daemon(MODELS_DIR=str(models_dir), MAIE_TEST_HOOKS="1", LLM_BACKEND="none", MAX_QUEUE_DEPTH="1",
+    with running_daemon(MODELS_DIR=str(models_dir), **FAKE_ASR, LLM_BACKEND="none", MAX_QUEUE_DEPTH="1",
                         SHUTDOWN_GRACE_SECONDS="1") as daemon:
         client = legacy_socket_client(daemon, max_retries=0)
         with open(hang, "rb") as fh:

@@ -15,7 +15,7 @@ import pytest
 
 from maied.llm.base import Generation, GenerationRequest, LLMBackend
 from maied.llm.factory import create_llm_backend
-from maied.llm.models import embedded_gguf_path
+from maied.llm.weights import embedded_gguf_path
 from maied.settings import Settings
 from maied.templates import TemplateStore
 from tests.required import skip_unless_required

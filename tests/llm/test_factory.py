@@ -12,7 +12,7 @@ import pytest
 
 from maied.errors import LLMUnavailable
 from maied.llm.factory import create_llm_backend, llm_model_key, llm_unavailable_reason, resolve_llm_backend
-from maied.llm.models import embedded_gguf_path, find_gguf
+from maied.llm.weights import embedded_gguf_path, find_gguf
 from maied.settings import Settings
 
 HAS_LLAMA = importlib.util.find_spec("llama_cpp") is not None and embedded_gguf_path() is not None
@@ -74,3 +74,34 @@ def test_resolving_imports_no_model_library(tmp_path: Path) -> None:
     out = subprocess.run([sys.executable, "-c", code, str(tmp_path)], capture_output=True, text=True, check=True,
                          cwd=Path(__file__).resolve().parents[2])
     assert json.loads(out.stdout) == []
+
+
+def test_llm_backend_module_makes_the_backend(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """LLM_BACKEND_MODULE is the seam for out-of-tree backends: its create_llm_backend(settings, purpose)
+    makes the model, whatever LLM_BACKEND resolves to."""
+    import types
+
+    made: list[str] = []
+    module = types.ModuleType("maie_test_llm_module")
+    module.create_llm_backend = lambda settings, purpose: made.append(purpose) or "a backend"  # type: ignore[attr-defined]
+    monkeypatch.setitem(sys.modules, module.__name__, module)
+    settings = _settings(tmp_path, LLM_BACKEND="none", LLM_BACKEND_MODULE=module.__name__)
+    assert create_llm_backend(settings, "summary") == "a backend" and made == ["summary"]
+
+
+def test_the_fake_llm_fails_only_the_recordings_named_for_it() -> None:
+    from maied.errors import LLMProcessingError
+    from maied.llm.base import Generation, GenerationRequest
+    from tests.fake_llm import FaultyLLMBackend
+
+    class Real:
+        name, context_length, load_seconds = "real", 2048, 0.0
+
+        def generate(self, requests: list[GenerationRequest]) -> list[Generation]:
+            return [Generation("ok") for _ in requests]
+
+    fake = FaultyLLMBackend(Real())  # type: ignore[arg-type]
+    assert fake.generate([GenerationRequest("x", source="/a/t1/original-meeting.wav")])[0].text == "ok"
+    assert fake.generate([GenerationRequest("x")])[0].text == "ok"  # a text task has no recording
+    with pytest.raises(LLMProcessingError):
+        fake.generate([GenerationRequest("x", source="/a/t1/original-LLMfail-meeting.wav")])

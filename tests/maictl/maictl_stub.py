@@ -170,13 +170,13 @@ class StubDaemon:
                                   "llm": {"backend": None, "model": None, "present": False}})
 
     async def templates(self, request: web.Request) -> web.Response:
-        return web.json_response({"templates": [{"id": "meeting_notes_v1", "name": "Meeting notes",
+        return web.json_response({"templates": [{"id": "meeting-notes", "name": "Meeting notes",
                                                  "description": "Decisions and action items"}]})
 
     async def template(self, request: web.Request) -> web.Response:
-        if request.match_info["id"] != "meeting_notes_v1":
+        if request.match_info["id"] != "meeting-notes":
             return error(404, "TEMPLATE_NOT_FOUND", f"no template {request.match_info['id']}")
-        return web.json_response({"id": "meeting_notes_v1", "name": "Meeting notes"})
+        return web.json_response({"id": "meeting-notes", "name": "Meeting notes"})
 
     async def template_schema(self, request: web.Request) -> web.Response:
         return web.json_response({"type": "object", "required": ["title"]})
@@ -280,7 +280,7 @@ class StubDaemon:
             "txt": text + "\n",
             "srt": f"1\n00:00:00,000 --> 00:00:02,500\n{text}\n",
             "vtt": f"WEBVTT\n\n00:00:00.000 --> 00:00:02.500\n{text}\n",
-            "json": json.dumps({"segments": doc["results"]["segments"]}),
+            "json": json.dumps({"segments": doc["results"]["segments"]}) + "\n",
         }
         if fmt not in bodies:
             return error(404, "NOT_FOUND", f"no format {fmt}")

@@ -61,6 +61,13 @@ def test_result_json_parses(stub: StubDaemon, maictl) -> None:
     task_id = complete_task(stub)
     result = maictl("result", task_id, "--format", "json")
     assert json.loads(result.stdout)["segments"][0]["text"] == TRANSCRIPT
+    assert maictl("result", task_id, "--json").stdout == result.stdout
+
+
+def test_result_json_with_another_format_is_a_usage_error(stub: StubDaemon, maictl) -> None:
+    task_id = complete_task(stub)
+    result = maictl("result", task_id, "--json", "--format", "srt")
+    assert result.exit_code == 2 and "two formats" in result.stderr
 
 
 def test_result_summary_is_the_summary_json(stub: StubDaemon, maictl) -> None:
@@ -168,9 +175,9 @@ def test_health_for_people(stub: StubDaemon, maictl) -> None:
 
 def test_templates_list_show_and_schema(stub: StubDaemon, maictl) -> None:
     listed = maictl("templates")
-    assert "meeting_notes_v1" in listed.stdout and "Meeting notes" in listed.stdout
-    assert json.loads(maictl("templates", "meeting_notes_v1").stdout)["name"] == "Meeting notes"
-    assert json.loads(maictl("templates", "meeting_notes_v1", "--schema").stdout)["required"] == ["title"]
+    assert "meeting-notes" in listed.stdout and "Meeting notes" in listed.stdout
+    assert json.loads(maictl("templates", "meeting-notes").stdout)["name"] == "Meeting notes"
+    assert json.loads(maictl("templates", "meeting-notes", "--schema").stdout)["required"] == ["title"]
     missing = maictl("templates", "nope")
     assert (missing.exit_code, missing.stderr.split(":")[2].strip()) == (4, "TEMPLATE_NOT_FOUND")
 
@@ -178,11 +185,11 @@ def test_templates_list_show_and_schema(stub: StubDaemon, maictl) -> None:
 def test_models_for_people(stub: StubDaemon, maictl) -> None:
     result = maictl("models")
     assert result.exit_code == 0
-    rows = [line.split() for line in result.stdout.splitlines()]
-    assert ["asr.whisper.present", "yes"] in rows  # a list of backends is keyed by backend name
-    assert ["asr.chunkformer.present", "no"] in rows
-    assert ["llm.present", "no"] in rows
-    assert not [r for r in rows if r and r[0].startswith(("object", "data"))]  # OpenAI's list shape stays out
+    lines = result.stdout.splitlines()
+    assert lines[0].split() == ["backend", "model", "state", "size", "license", "device", "path"]
+    assert lines[1].split()[:5] == ["whisper", "(default)", "base", "present", "148"]  # size as maied shows it
+    assert lines[2].split()[:3] == ["chunkformer", "-", "missing"]
+    assert lines[3].split()[:4] == ["llm", "-", "-", "missing"]
 
 
 @pytest.mark.parametrize("args", [

@@ -12,6 +12,9 @@ import pytest
 from aiohttp import web
 from maictl_stub import StubDaemon, error, status_doc
 
+from maictl import client as client_module
+from maictl.client import start_hint
+
 ERROR_LINE = r"^maictl: error: [A-Z_0-9]+: .+$"
 
 
@@ -57,7 +60,15 @@ def test_missing_socket_exits_3_and_says_what_to_do(maictl) -> None:
     result = maictl("--socket", path, "health")
     assert result.exit_code == 3
     assert_one_error_line(result.stderr, "UNREACHABLE", f"cannot reach maied at {path}: no such file",
-                          "systemctl status maied")
+                          start_hint())
+
+
+def test_the_hint_names_systemctl_only_where_maied_is_a_systemd_unit(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(client_module.os.path, "isdir", lambda path: False)  # not booted with systemd
+    assert "`maied serve`" in start_hint() and "systemctl" not in start_hint()
+    monkeypatch.setattr(client_module.os.path, "isdir", lambda path: path == "/run/systemd/system")
+    monkeypatch.setattr(client_module.os.path, "exists", lambda path: path == "/lib/systemd/system/maied.service")
+    assert "systemctl status maied" in start_hint()
 
 
 def test_stale_socket_exits_3_connection_refused(maictl) -> None:

@@ -27,13 +27,13 @@ def wav(tmp_path: Path) -> Path:
 
 def test_submit_prints_the_task_id_and_sends_every_option(stub: StubDaemon, maictl, wav: Path) -> None:
     result = maictl("submit", str(wav), "--features", "raw_transcript,clean_transcript", "-f", "summary",
-                    "--template", "meeting_notes_v1", "--backend", "whisper", "--language", "vi",
+                    "--template", "meeting-notes", "--backend", "whisper", "--language", "vi",
                     "--vocabulary", "Hà Nội,maie", "--no-vad", "--vad-threshold", "0.4")
     assert result.exit_code == 0, result.stderr
     assert result.stdout == "t1\n"
     upload = stub.uploads[0]
     assert upload.fields == {
-        "features": ["raw_transcript", "clean_transcript", "summary"], "template_id": ["meeting_notes_v1"],
+        "features": ["raw_transcript", "clean_transcript", "summary"], "template_id": ["meeting-notes"],
         "asr_backend": ["whisper"], "language": ["vi"], "vocabulary": ["Hà Nội,maie"],
         "enable_vad": ["false"], "vad_threshold": ["0.4"],
     }
@@ -98,7 +98,7 @@ def test_wait_prints_the_summary_after_the_transcript(stub: StubDaemon, maictl, 
     summary = {"title": "Họp", "action_items": ["gửi báo cáo"]}
     stub.next_script = [status_doc("t1", "COMPLETE", results={"clean_transcript": "Xin chào.",
                                                                "raw_transcript": "xin chào", "summary": summary})]
-    result = maictl("submit", str(wav), "-f", "clean_transcript,summary", "-t", "meeting_notes_v1", "--wait")
+    result = maictl("submit", str(wav), "-f", "clean_transcript,summary", "-t", "meeting-notes", "--wait")
     assert result.exit_code == 0
     text, _, rest = result.stdout.partition("\n\n")
     assert text == "Xin chào."  # the cleaned transcript wins over the raw one
@@ -134,9 +134,9 @@ def test_submit_text_from_stdin(stub: StubDaemon, maictl) -> None:
 def test_submit_text_from_a_file_with_wait(stub: StubDaemon, maictl, tmp_path: Path) -> None:
     source = tmp_path / "notes.txt"
     source.write_text("biên bản cuộc họp", encoding="utf-8")
-    result = maictl("submit-text", str(source), "-f", "summary", "-t", "meeting_notes_v1", "--wait", "--json")
+    result = maictl("submit-text", str(source), "-f", "summary", "-t", "meeting-notes", "--wait", "--json")
     assert result.exit_code == 0
-    assert stub.texts[0] == {"text": "biên bản cuộc họp", "features": ["summary"], "template_id": "meeting_notes_v1"}
+    assert stub.texts[0] == {"text": "biên bản cuộc họp", "features": ["summary"], "template_id": "meeting-notes"}
     assert json.loads(result.stdout)["status"] == "COMPLETE"
 
 

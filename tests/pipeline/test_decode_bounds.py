@@ -17,6 +17,7 @@ from maied.pipeline.long_audio import plan_decoding
 from maied.pipeline.media import SAMPLE_RATE, decode_to_mono16k
 from maied.settings import Settings
 from maied.store import NewTask, TaskStore
+from maied.worker.protocol import Progress
 from maied.worker.supervisor import HEADER_TRUSTED_SECONDS, Running, Supervisor
 from tests.audio_fixtures import require_tools, write_wav
 
@@ -59,7 +60,7 @@ def test_time_limit_believes_headers_only_so_far_then_follows_progress(tmp_path:
         assert supervisor._limit(1_000_000) == 2.0 * HEADER_TRUSTED_SECONDS  # a lying header buys 40 min
         store.submit(NewTask(id="t", kind=TaskKind.AUDIO, owner="uid:0", request=TaskRequest(), audio_path="/a"))
         running = Running(record=store.claim_next(), started=0.0, deadline=600.0)
-        asyncio.run(supervisor._handle({"type": "progress", "task_id": "t", "audio_seconds": 3600.0}, running))
+        asyncio.run(supervisor._handle(Progress("t", 3600.0), running))
         assert running.deadline == pytest.approx(2.0 * (3600 + 120))  # real audio extends it
     finally:
         store.close()

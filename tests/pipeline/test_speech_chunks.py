@@ -32,6 +32,7 @@ class Recorder:
 
     def __init__(self, inner: Any):
         self.inner, self.name, self.calls = inner, inner.name, []
+        self.own_vad, self.punctuates, self.embedded = inner.own_vad, inner.punctuates, inner.embedded
 
     def describe(self) -> dict[str, Any]:
         return dict(self.inner.describe())

@@ -15,11 +15,13 @@ import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import httpx
 import pytest
 
 from tests.e2e.daemon_harness import REPO, TERMINAL, Daemon, running_daemon
+from tests.fake_asr import FAKE_ASR
 from tests.reliability.helpers import read_rows, tone_wav
 
 SYSTEM_PYTHON = "/usr/bin/python3"  # any user may run it (the venv's interpreter may live under /root)
@@ -29,9 +31,10 @@ pytestmark = [pytest.mark.slow,
                                  or not os.access(SYSTEM_PYTHON, os.X_OK),
                                  reason="needs root and useradd to create the test users")]
 
-GROUP = "maie-rel-sock"  # stands in for the `maie` group that systemd's SocketGroup= gives the socket
-USERS = {"a": "maie-rel-a", "b": "maie-rel-b", "out": "maie-rel-out"}
-ENV = {"MAIE_TEST_HOOKS": "1", "LLM_BACKEND": "none"}
+RUN = uuid.uuid4().hex[:8]  # names of this run only: never a user or group that exists, never one reused
+GROUP = f"maie-sock-{RUN}"  # stands in for the `maie` group that systemd's SocketGroup= gives the socket
+USERS = {"a": f"maie-a-{RUN}", "b": f"maie-b-{RUN}", "out": f"maie-out-{RUN}"}
+ENV = {**FAKE_ASR, "LLM_BACKEND": "none"}
 
 
 @dataclass(frozen=True)
@@ -44,20 +47,32 @@ class User:
 
 @pytest.fixture(scope="module")
 def users() -> Iterator[dict[str, User]]:
-    subprocess.run(["groupadd", "-f", GROUP], check=True)
-    made = {}
-    for key, name in USERS.items():
-        extra = ["-G", GROUP] if key != "out" else []
-        subprocess.run(["useradd", "-M", "-r", "-s", "/usr/sbin/nologin", *extra, name], check=False,
-                       capture_output=True)
-        entry = pwd.getpwnam(name)
-        made[key] = User(name, entry.pw_uid, entry.pw_gid, tuple(os.getgrouplist(name, entry.pw_gid)))
+    """Three system users and a group named for this run, deleted afterwards whatever happened (also when
+    creating one of them failed)."""
+    made: dict[str, User] = {}
     try:
+        subprocess.run(["groupadd", GROUP], check=True, capture_output=True)
+        for key, name in USERS.items():
+            extra = ["-G", GROUP] if key != "out" else []
+            subprocess.run(["useradd", "-M", "-r", "-s", "/usr/sbin/nologin", *extra, name], check=True,
+                           capture_output=True)
+            entry = pwd.getpwnam(name)
+            made[key] = User(name, entry.pw_uid, entry.pw_gid, tuple(os.getgrouplist(name, entry.pw_gid)))
         yield made
     finally:
         for name in USERS.values():
             subprocess.run(["userdel", name], check=False, capture_output=True)
         subprocess.run(["groupdel", GROUP], check=False, capture_output=True)
+        left = [n for n in [*USERS.values()] if _exists(pwd.getpwnam, n)] + [GROUP] * _exists(grp.getgrnam, GROUP)
+        assert not left, f"test users or group left behind: {left}"
+
+
+def _exists(lookup: Any, name: str) -> bool:
+    try:
+        lookup(name)
+    except KeyError:
+        return False
+    return True
 
 
 def _share_socket(daemon: Daemon) -> None:

@@ -13,12 +13,13 @@ import pytest
 
 from tests.audio_fixtures import require_tools
 from tests.e2e.daemon_harness import TERMINAL, running_daemon
+from tests.fake_asr import FAKE_ASR
 from tests.reliability.hostile import HealthMonitor, later_task_completes
 
 pytestmark = pytest.mark.slow
 
 MAX_AUDIO_SECONDS = 600
-ENV = {"MAIE_TEST_HOOKS": "1", "LLM_BACKEND": "none", "MAX_AUDIO_SECONDS": str(MAX_AUDIO_SECONDS),
+ENV = {**FAKE_ASR, "LLM_BACKEND": "none", "MAX_AUDIO_SECONDS": str(MAX_AUDIO_SECONDS),
        "MAX_FILE_SIZE_MB": "5", "JOB_TIMEOUT": "600"}
 
 

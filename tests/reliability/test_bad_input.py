@@ -13,8 +13,8 @@ from pathlib import Path
 
 import pytest
 
-from maied.worker.test_hooks import fake_transcript
 from tests.e2e.daemon_harness import TERMINAL, Daemon, running_daemon
+from tests.fake_asr import FAKE_ASR, fake_transcript
 from tests.reliability.corpus import build_corpus, make_fifo
 from tests.reliability.helpers import audio_folders, tone_wav
 from tests.reliability.hostile import HealthMonitor
@@ -22,7 +22,7 @@ from tests.reliability.hostile import HealthMonitor
 pytestmark = pytest.mark.slow
 
 BOUND_SECONDS = 30.0  # upload answer + task end, per file
-ENV = {"MAIE_TEST_HOOKS": "1", "LLM_BACKEND": "none", "MAX_FILE_SIZE_MB": "1", "JOB_TIMEOUT": "60"}
+ENV = {**FAKE_ASR, "LLM_BACKEND": "none", "MAX_FILE_SIZE_MB": "1", "JOB_TIMEOUT": "60"}
 
 
 def _fifo_has_reader(fifo: Path) -> bool:

@@ -1,7 +1,7 @@
 """Crash safety of the real daemon: SIGKILL it at random moments while clients submit, restart it, and
 prove that every accepted task ends terminal exactly once, with its own result, and nothing is left over.
 
-The ASR stage of most tasks is the worker's fake one (file names `fake*-`, MAIE_TEST_HOOKS=1); decoding,
+The ASR stage of most tasks is the fake backend of tests/fake_asr.py (file names `fake*-`); decoding,
 the queue, the store, the supervisor and the worker child are the real ones. A handful of tasks (REAL_TASKS)
 run the real embedded Whisper model on spoken English, so kills also land while a real model loads and
 transcribes. Short variant in CI; MAIE_LONG_TESTS=1 for the long one.
@@ -19,9 +19,9 @@ from pathlib import Path
 import httpx
 import pytest
 
-from maied.worker.test_hooks import fake_transcript
 from tests.audio_fixtures import ENGLISH_TEXT, speak_wav
 from tests.e2e.daemon_harness import TERMINAL, Daemon, running_daemon
+from tests.fake_asr import FAKE_ASR, fake_transcript
 from tests.reliability.helpers import (
     LONG,
     all_gone,
@@ -37,7 +37,7 @@ pytestmark = [pytest.mark.slow, pytest.mark.timeout(1800)]
 TASKS = 1000 if LONG else 200
 REAL_TASKS = 5
 KILLS = 100 if LONG else 30
-CHAOS_ENV = {"MAIE_TEST_HOOKS": "1", "LLM_BACKEND": "none", "MAX_QUEUE_DEPTH": "100000",
+CHAOS_ENV = {**FAKE_ASR, "LLM_BACKEND": "none", "MAX_QUEUE_DEPTH": "100000",
              "MAX_REQUEUES": "1000", "MAX_ATTEMPTS": "1000"}
 
 

@@ -14,6 +14,7 @@ from pathlib import Path
 import pytest
 
 from tests.e2e.daemon_harness import TERMINAL, Daemon
+from tests.fake_asr import FAKE_ASR
 from tests.reliability.helpers import audio_folders, integrity, read_rows, tone_wav
 
 pytestmark = pytest.mark.slow
@@ -33,7 +34,7 @@ def small_disk_daemon() -> Iterator[Daemon]:
     if os.geteuid() != 0 or shutil.which("mount") is None:
         pytest.skip("needs root to mount a tmpfs")
     state = Path(tempfile.mkdtemp(prefix="maie-full-", dir=tempfile.gettempdir()))
-    daemon = Daemon(state, {"MAIE_TEST_HOOKS": "1", "LLM_BACKEND": "none", "DISK_THRESHOLD": "100"})
+    daemon = Daemon(state, {**FAKE_ASR, "LLM_BACKEND": "none", "DISK_THRESHOLD": "100"})
     if not _mount_tmpfs(daemon.data_dir):
         shutil.rmtree(state, ignore_errors=True)
         pytest.skip("cannot mount a tmpfs here")

@@ -16,12 +16,13 @@ import httpx
 import pytest
 
 from tests.e2e.daemon_harness import Daemon, running_daemon
+from tests.fake_asr import FAKE_ASR
 from tests.reliability.hostile import HealthMonitor, later_task_completes
 
 pytestmark = pytest.mark.slow
 
 KEY = "k" * 40
-ENV = {"MAIE_TEST_HOOKS": "1", "LLM_BACKEND": "none", "SECRET_API_KEY": KEY, "HTTP_HEADER_TIMEOUT": "2",
+ENV = {**FAKE_ASR, "LLM_BACKEND": "none", "SECRET_API_KEY": KEY, "HTTP_HEADER_TIMEOUT": "2",
        "HTTP_BODY_IDLE_TIMEOUT": "2", "MAX_CONNECTIONS": "40"}
 INFLATED_BYTES = 1024**3
 

@@ -17,11 +17,12 @@ from typing import Any
 import pytest
 
 from tests.e2e.daemon_harness import Daemon, running_daemon
+from tests.fake_asr import FAKE_ASR
 from tests.reliability.hostile import HealthMonitor, later_task_completes
 
 pytestmark = pytest.mark.slow
 
-ENV = {"MAIE_TEST_HOOKS": "1", "LLM_BACKEND": "none"}
+ENV = {**FAKE_ASR, "LLM_BACKEND": "none"}
 ANSWER_SECONDS = 15.0
 LIMIT = "memory|CPU|longer than"
 """Which limit a burner meets first depends on how busy the machine is: any of them is a bounded 400."""

@@ -14,6 +14,7 @@ import httpx
 import pytest
 
 from tests.e2e.daemon_harness import TERMINAL, Daemon, running_daemon
+from tests.fake_asr import FAKE_ASR
 from tests.reliability.helpers import LONG, tone_wav
 
 pytestmark = pytest.mark.slow
@@ -72,7 +73,7 @@ def test_fifty_clients_submit_and_long_poll(tmp_path: Path) -> None:
     audio = tone_wav(tmp_path / "fake0.02-load.wav")
     busy = tone_wav(tmp_path / "fake3-busy.wav")
     tally = Tally()
-    with running_daemon(MAIE_TEST_HOOKS="1", LLM_BACKEND="none", MAX_QUEUE_DEPTH="40") as daemon:
+    with running_daemon(**FAKE_ASR, LLM_BACKEND="none", MAX_QUEUE_DEPTH="40") as daemon:
         running = daemon.submit(busy).json()["task_id"]
         daemon.wait_for(running, {"PROCESSING_ASR"})
         deadline = time.monotonic() + 240

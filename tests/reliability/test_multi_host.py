@@ -4,7 +4,7 @@ all three. One host is killed with kill -9 mid-task, twice, and not restarted at
 by another host once its lease expired, and every task ends COMPLETE exactly once with its own result. A
 long-poll on one host wakes when another host completes the task.
 
-The ASR stage is the worker's fake one (file names `fake*-`, MAIE_TEST_HOOKS=1); decoding, the queue, the
+The ASR stage is the fake backend of tests/fake_asr.py (file names `fake*-`); decoding, the queue, the
 store, the supervisors and the worker children are the real ones.
 """
 
@@ -25,8 +25,8 @@ import psycopg
 import pytest
 from psycopg.rows import dict_row
 
-from maied.worker.test_hooks import fake_transcript
 from tests.e2e.daemon_harness import TERMINAL, Daemon
+from tests.fake_asr import FAKE_ASR, fake_transcript
 from tests.reliability.helpers import tone_wav, worker_processes
 
 pytestmark = [pytest.mark.slow, pytest.mark.timeout(900)]
@@ -37,7 +37,7 @@ RUNNING = ("PREPROCESSING", "PROCESSING_ASR", "PROCESSING_LLM")
 
 
 def host_env(url: str, audio_dir: Path, name: str) -> dict[str, str]:
-    return {"DATABASE_URL": url, "AUDIO_DIR": str(audio_dir), "WORKER_NAME": name, "MAIE_TEST_HOOKS": "1",
+    return {"DATABASE_URL": url, "AUDIO_DIR": str(audio_dir), "WORKER_NAME": name, **FAKE_ASR,
             "LLM_BACKEND": "none", "TASK_LEASE_SECONDS": str(LEASE_SECONDS), "MAX_QUEUE_DEPTH": "10000"}
 
 

@@ -18,6 +18,7 @@ from pathlib import Path
 import pytest
 
 from tests.e2e.daemon_harness import TERMINAL, Daemon
+from tests.fake_asr import FAKE_ASR
 from tests.reliability.helpers import integrity, tone_wav
 from tests.reliability.hostile import HealthMonitor, later_task_completes
 
@@ -30,7 +31,7 @@ def _daemon_on_tmpfs(**env: str) -> Iterator[Daemon]:
     if os.geteuid() != 0 or shutil.which("mount") is None:
         pytest.skip("needs root to mount a tmpfs")
     state = Path(tempfile.mkdtemp(prefix="maie-full-", dir=tempfile.gettempdir()))
-    daemon = Daemon(state, {"MAIE_TEST_HOOKS": "1", "LLM_BACKEND": "none", **env})
+    daemon = Daemon(state, {**FAKE_ASR, "LLM_BACKEND": "none", **env})
     daemon.data_dir.mkdir(parents=True)
     mount = subprocess.run(["mount", "-t", "tmpfs", "-o", f"size={SIZE_MB}m,mode=0755", "tmpfs",
                             str(daemon.data_dir)], capture_output=True)

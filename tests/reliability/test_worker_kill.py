@@ -10,22 +10,22 @@ from pathlib import Path
 
 import pytest
 
-from maied.worker.test_hooks import fake_transcript
 from tests.e2e.daemon_harness import TERMINAL, Daemon, all_gone, running_daemon
+from tests.fake_asr import FAKE_ASR, fake_transcript
 from tests.reliability.helpers import tone_wav
 
 pytestmark = pytest.mark.slow
 
-# (uploaded name, the stage at which the child is killed): `slowN-` holds the task in PREPROCESSING
-# before decoding, `fakeN-` holds it in PROCESSING_ASR.
-STAGES = [("slow1.5-fake0.01-a.wav", "PREPROCESSING"), ("fake1.5-b.wav", "PROCESSING_ASR")]
+# (uploaded name, the stage at which the child is killed): `slowN-` and `fakeN-` hold the task in
+# PROCESSING_ASR (tests/fake_asr.py), the first one before the fake transcript, the second one in it.
+STAGES = [("slow1.5-fake0.01-a.wav", "PROCESSING_ASR"), ("fake1.5-b.wav", "PROCESSING_ASR")]
 
 
 @pytest.mark.parametrize(("name", "stage"), STAGES)
 def test_killing_the_worker_child_requeues_the_task_once(tmp_path: Path, name: str, stage: str) -> None:
     audio = tone_wav(tmp_path / name)
     warm = tone_wav(tmp_path / "fake0.01-warm.wav")
-    with running_daemon(MAIE_TEST_HOOKS="1", LLM_BACKEND="none", MAX_ATTEMPTS="2") as daemon:
+    with running_daemon(**FAKE_ASR, LLM_BACKEND="none", MAX_ATTEMPTS="2") as daemon:
         assert daemon.wait_for(daemon.submit(warm).json()["task_id"], TERMINAL)["status"] == "COMPLETE"
         task_id = daemon.submit(audio).json()["task_id"]
         daemon.wait_for(task_id, {stage} | TERMINAL, timeout=60)
@@ -46,7 +46,7 @@ def test_killing_the_worker_child_requeues_the_task_once(tmp_path: Path, name: s
 def test_a_child_killed_while_starting_counts_as_a_crash_not_a_failure(tmp_path: Path) -> None:
     """The first task starts the child: kill it before it says ready; the task must be retried."""
     audio = tone_wav(tmp_path / "fake0.01-first.wav")
-    with running_daemon(MAIE_TEST_HOOKS="1", LLM_BACKEND="none", MAX_ATTEMPTS="2") as daemon:
+    with running_daemon(**FAKE_ASR, LLM_BACKEND="none", MAX_ATTEMPTS="2") as daemon:
         task_id = daemon.submit(audio).json()["task_id"]
         pgid_file = daemon.data_dir / "run" / "worker.pgid"
         deadline = time.monotonic() + 30
@@ -63,7 +63,7 @@ def test_a_child_killed_while_starting_counts_as_a_crash_not_a_failure(tmp_path:
 def test_a_child_killed_at_every_attempt_fails_the_task_and_the_next_runs(tmp_path: Path) -> None:
     doomed = tone_wav(tmp_path / "fake30-doomed.wav")
     after = tone_wav(tmp_path / "fake0.01-after.wav")
-    with running_daemon(MAIE_TEST_HOOKS="1", LLM_BACKEND="none", MAX_ATTEMPTS="2") as daemon:
+    with running_daemon(**FAKE_ASR, LLM_BACKEND="none", MAX_ATTEMPTS="2") as daemon:
         task_id = daemon.submit(doomed).json()["task_id"]
         next_id = daemon.submit(after).json()["task_id"]
         killed: set[int] = set()

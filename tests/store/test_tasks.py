@@ -105,6 +105,7 @@ def test_finish_happens_once(store: TaskQueue) -> None:
     rec = store.require("a")
     assert rec.status == TaskStatus.COMPLETE and rec.results == {"raw_transcript": "hi"}
     assert rec.input_duration == 9.5 and rec.error_code is None
+    assert rec.stage == "COMPLETE"  # not the last stage it ran
     assert not store.set_stage("a", TaskStatus.PROCESSING_LLM)
 
 

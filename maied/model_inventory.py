@@ -3,10 +3,34 @@
 from __future__ import annotations
 
 import importlib.util
+import re
 from pathlib import Path
 from typing import Any
 
 from maied.settings import Settings
+
+UNKNOWN_LICENSE = "unknown: see the model card"
+WHISPER_NAMES = re.compile(r"^(?:faster-whisper-|whisper-)?(?:tiny|base|small|medium|large(?:-v[123])?|"
+                           r"large-v3-turbo|turbo|distil-large-v[23])(?:\.en)?$")
+KNOWN_LICENSES: tuple[tuple[re.Pattern[str], str], ...] = (
+    (re.compile(r"^embedded-whisper-base$"), "MIT"),
+    (WHISPER_NAMES, "MIT"),
+    (re.compile(r"^chunkformer-large-vie$"), "CC-BY-NC-4.0"),
+    (re.compile(r"^smollm2-"), "Apache-2.0"),
+    (re.compile(r"^qwen2\.5-(?!3b|72b)"), "Apache-2.0"),
+    (re.compile(r"^qwen3-"), "Apache-2.0"),
+)
+"""Licences from the models' cards (OpenAI Whisper MIT; khanhld/chunkformer-large-vie CC-BY-NC-4.0, i.e.
+non-commercial; SmolLM2, Qwen2.5 (but 3B and 72B) and Qwen3 Apache-2.0), keyed by the model's last name."""
+
+
+def model_license(model: str | None) -> str:
+    """The licence of a model named like a hub id, a folder or a path; UNKNOWN_LICENSE for others."""
+    name = (model or "").rstrip("/").rsplit("/", 1)[-1].lower().removesuffix(".gguf")
+    for pattern, licence in KNOWN_LICENSES:
+        if pattern.search(name):
+            return licence
+    return UNKNOWN_LICENSE
 
 
 def _installed(module: str) -> bool:
@@ -25,18 +49,23 @@ def whisper_info(settings: Settings) -> dict[str, Any]:
     info: dict[str, Any] = {"backend": "whisper", "installed": _installed("faster_whisper"),
                             "device": settings.WHISPER_DEVICE, "compute_type": settings.WHISPER_COMPUTE_TYPE}
     try:
-        from maied.asr.whisper_models import locate_whisper_model
+        from maied.asr.whisper_weights import locate_whisper_model
     except ImportError:
-        return info | {"model": settings.WHISPER_MODEL_VARIANT or "embedded", "present": False}
+        model = settings.WHISPER_MODEL_VARIANT or "embedded-whisper-base"
+        return info | {"model": model, "license": model_license(model), "present": False}
     where = locate_whisper_model(settings)
-    from maied.asr.embedded import embedded_whisper_available
+    from maied.asr.embedded import EMBEDDED_WHISPER_SIZE, embedded_whisper_available
 
-    present = where.present or (where.embedded and embedded_whisper_available())
+    available = where.embedded and embedded_whisper_available()
+    present = where.present or available
+    size = _size(where.path) or (EMBEDDED_WHISPER_SIZE if available else None)  # placed at first use
+    model = where.variant or "embedded-whisper-base"
     return info | {
-        "model": where.variant or "embedded-whisper-base",
+        "model": model,
+        "license": model_license(model),
         "path": str(where.path) if where.path else (str(where.looked_at[0]) if where.looked_at else None),
         "present": present,
-        "size_bytes": _size(where.path),
+        "size_bytes": size,
         "embedded_default": where.embedded,
         "looked_at": [str(p) for p in where.looked_at],
     }
@@ -51,6 +80,7 @@ def chunkformer_info(settings: Settings) -> dict[str, Any]:
     found = next((c for c in candidates if checkpoint_file(c) is not None), None)
     folder = found or candidates[-1]
     return {"backend": "chunkformer", "installed": _installed("chunkformer"), "model": name,
+            "license": model_license(name),
             "path": str(folder), "present": found is not None, "size_bytes": _size(folder) if found else None,
             "device": settings.CHUNKFORMER_DEVICE, "looked_at": [str(c) for c in candidates],
             "embedded_default": False}
@@ -60,7 +90,7 @@ def llm_info(settings: Settings) -> dict[str, Any]:
     """The LLM backend LLM_BACKEND gives on this host and the model of each purpose (cheap: nothing loads)."""
     try:
         from maied.llm.factory import llm_unavailable_reason, resolve_llm_backend
-        from maied.llm.models import find_gguf, model_label
+        from maied.llm.weights import find_gguf, model_label
     except ImportError:
         return {"backend": None, "model": None, "present": False,
                 "reason": "no LLM backend installed (scripts/install.sh --with llm-cpu)"}
@@ -69,6 +99,8 @@ def llm_info(settings: Settings) -> dict[str, Any]:
                             "model": model_label(settings, "summary"),
                             "enhance_model": model_label(settings, "enhance"),
                             "summary_model": model_label(settings, "summary"),
+                            "license": model_license(model_label(settings, "summary")),
+                            "enhance_license": model_license(model_label(settings, "enhance")),
                             "present": backend is not None,
                             "reason": llm_unavailable_reason(settings)}
     if backend == "cpu":

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-import maied.pipeline.sharing as sharing
+import maied.worker.sharing as sharing
 from maied.settings import Settings
 
 MIB = 1024 * 1024

@@ -16,6 +16,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal
 
+from maied.asr.whisper_weights import locate_whisper_model
+from maied.errors import ModelNotFound
 from maied.gpu import nvidia_smi_values
 from maied.llm.factory import cuda_present, resolve_llm_backend
 from maied.settings import Settings
@@ -73,8 +75,6 @@ def asr_gpu_mib(settings: Settings) -> int:
 
 
 def _asr_model_folder(settings: Settings) -> Path | None:
-    from maied.errors import ModelNotFound
-
     if settings.ASR_BACKEND == "chunkformer":
         from maied.asr.chunkformer import locate_chunkformer_model
 
@@ -82,7 +82,6 @@ def _asr_model_folder(settings: Settings) -> Path | None:
             return locate_chunkformer_model(settings)
         except ModelNotFound:
             return None
-    from maied.asr.whisper_models import locate_whisper_model
 
     return locate_whisper_model(settings).path
 

@@ -142,3 +142,27 @@ def test_pull_unreachable_hub_is_one_clear_line(tmp_path: Path) -> None:
     lines = [line for line in result.output.splitlines() if line.strip()]
     assert len(lines) == 1, result.output
     assert lines[0].startswith("maied: error:") and "maied models import" in lines[0]
+
+
+def test_list_aligns_its_columns_and_names_each_licence(tmp_path: Path) -> None:
+    lines = run(tmp_path, "list", CHUNKFORMER_MODEL_NAME="khanhld/chunkformer-large-vie").output.splitlines()
+    header, rows = lines[1], lines[2:]
+    assert header.split() == ["backend", "model", "state", "size", "license", "path"]
+    for column in ("model", "state", "size", "license"):
+        at = header.index(column)
+        assert all(row[at - 2:at] == "  " and row[at] != " " for row in rows), (column, lines)
+    assert "MIT" in rows[0] and "CC-BY-NC-4.0" in rows[1]
+    listed = json.loads(run(tmp_path, "list", "--json").output)
+    assert [e["license"] for e in listed["asr"]][0] == "MIT"
+
+
+@pytest.mark.parametrize("model, licence", [
+    ("embedded-whisper-base", "MIT"), ("large-v3", "MIT"), ("Systran/faster-whisper-large-v3", "MIT"),
+    ("khanhld/chunkformer-large-vie", "CC-BY-NC-4.0"), ("SmolLM2-135M-Instruct", "Apache-2.0"),
+    ("Qwen/Qwen2.5-7B-Instruct", "Apache-2.0"), ("Qwen/Qwen3-4B-Instruct-2507", "Apache-2.0"),
+    ("/models/erax-whisper-ct2", "unknown: see the model card"), ("Qwen/Qwen2.5-3B-Instruct", "unknown: see the model card"),
+])
+def test_known_licences(model: str, licence: str) -> None:
+    from maied.model_inventory import model_license
+
+    assert model_license(model) == licence

