@@ -17,6 +17,7 @@ import pytest
 from tests.e2e.conftest import copy_as
 from tests.e2e.daemon_harness import TERMINAL, Daemon, running_daemon
 from tests.e2e.test_transcription import maictl
+from tests.fake_asr import FAKE_ASR
 from tests.fake_llm import FAKE_LLM
 from tests.llm.conftest import BUILTIN_TEMPLATES, backend_missing
 from tests.required import skip_unless_required
@@ -27,9 +28,10 @@ SUMMARY = {"features": "raw_transcript,summary", "template_id": "general-summary
 
 @pytest.fixture(scope="module")
 def llm_daemon(models_dir: Path) -> Iterator[Daemon]:
-    """LLM features are accepted (the CPU backend is installed); the faults come from the file names."""
+    """LLM features are accepted (the CPU backend is installed); the faults come from the file names (LLM
+    stage: tests/fake_llm.py; ASR stage: tests/fake_asr.py)."""
     skip_unless_required("cpu", backend_missing("cpu"))
-    with running_daemon(MODELS_DIR=str(models_dir), LLM_BACKEND="cpu", **FAKE_LLM) as daemon:
+    with running_daemon(MODELS_DIR=str(models_dir), LLM_BACKEND="cpu", **FAKE_ASR, **FAKE_LLM) as daemon:
         yield daemon
 
 
