@@ -77,7 +77,8 @@ class Template:
         return {**self.info(), "schema": self.schema, "prompt": self.prompt, "example": self.example}
 
     def render(self, **variables: Any) -> str:
-        """The prompt for these variables (transcript, language, vocabulary, merging, context_before)."""
+        """The prompt for these variables (transcript, language, language_name, vocabulary, merging,
+        context_before)."""
         return render_prompt(self.prompt, self.schema, self.example, variables)
 
 
@@ -85,6 +86,7 @@ def render_prompt(prompt: str, schema: dict[str, Any], example: dict[str, Any], 
     values = {
         "transcript": "",
         "language": "",
+        "language_name": "",
         "vocabulary": [],
         "merging": False,
         "context_before": "",
