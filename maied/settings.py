@@ -132,9 +132,11 @@ class Settings(BaseSettings):
     LLM_BACKEND: Literal["auto", "vllm", "cpu", "none"] = "auto"
     """auto = vllm when CUDA and vllm are present, else the CPU backend when installed, else none."""
     LLM_ENHANCE_MODEL: str = ""
-    """Model for transcript enhancement; empty = the embedded small model."""
+    """Model for transcript enhancement; empty = the embedded default (Qwen2.5-Coder-1.5B-Instruct GGUF, or
+    SmolLM2-135M when only that is installed); a GGUF path/name in MODELS_DIR, a Hugging Face folder or hub
+    name for vLLM, or an embedded model's name (qwen2.5-coder-1.5b-instruct, smollm2-135m-instruct)."""
     LLM_SUM_MODEL: str = ""
-    """Model for summaries; empty = the embedded small model."""
+    """Model for summaries; same values as LLM_ENHANCE_MODEL."""
     LLM_ENHANCE_GPU_MEMORY_UTILIZATION: float = Field(0.9, gt=0, le=1)
     """Fraction of GPU memory vLLM may take."""
     LLM_MAX_EDIT_RATE: float = Field(0.3, ge=0, le=1)
