@@ -58,6 +58,9 @@ def _schemas() -> dict[str, Any]:
             "language": {"type": "string"}, "enable_vad": {"type": "boolean"},
             "vad_threshold": {"type": "number", "minimum": 0, "maximum": 1},
             "enable_diarization": {"type": "boolean"}, "vocabulary": {"type": "string"},
+            "num_speakers": {"type": "integer", "minimum": 1, "maximum": 20},
+            "min_speakers": {"type": "integer", "minimum": 1, "maximum": 20},
+            "max_speakers": {"type": "integer", "minimum": 1, "maximum": 20},
         }},
         "ProcessText": {"type": "object", "required": ["text"], "properties": {
             "text": {"type": "string", "minLength": 1},
