@@ -139,6 +139,7 @@ def _transcribe(run: _Run, audio: np.ndarray | None) -> None:
         result = backend.transcribe(audio, options)
     seconds = time.monotonic() - started
     _record_asr(run, backend.describe(), result, seconds, duration)
+    if request.enable_diarization:
         _diarize(run, audio)
 
 
