@@ -6,6 +6,7 @@ Plain functions, so that the e2e tests can use them too.
 
 from __future__ import annotations
 
+import random
 import subprocess
 import tempfile
 from collections.abc import Sequence
@@ -41,10 +42,15 @@ class Turn:
     speaker: str
 
 
-def _speak(text: str, voice: str, workdir: Path) -> np.ndarray:
-    """espeak-ng speech at 16 kHz (sox resamples), trimmed to where the voice is audible."""
+def _speak(text: str, voice: str, workdir: Path, rng: random.Random | None = None) -> np.ndarray:
+    """espeak-ng speech at 16 kHz (sox resamples), trimmed to where the voice is audible. With `rng`, the
+    voice's speed and pitch wander a little (+-8 %, +-5), as a person's do from one turn to the next."""
     raw, wav = workdir / "raw.wav", workdir / "16k.wav"
-    subprocess.run(["espeak-ng", *VOICES[voice], "-w", str(raw), text], check=True, capture_output=True)
+    args = list(VOICES[voice])
+    if rng is not None:
+        args[3] = str(int(args[3]) + rng.randint(-5, 5))
+        args[5] = str(round(int(args[5]) * rng.uniform(0.92, 1.08)))
+    subprocess.run(["espeak-ng", *args, "-w", str(raw), text], check=True, capture_output=True)
     subprocess.run(["sox", str(raw), "-r", str(RATE), "-c", "1", "-b", "16", str(wav)], check=True, capture_output=True)
     import wave
 
@@ -55,9 +61,9 @@ def _speak(text: str, voice: str, workdir: Path) -> np.ndarray:
 
 
 def conversation(path: Path, lines: Sequence[str] = LINES, gap: float = 0.5,
-                 voices: Sequence[str] = ("low", "high")) -> list[Turn]:
+                 voices: Sequence[str] = ("low", "high"), rng: random.Random | None = None) -> list[Turn]:
     """Alternating turns (line i by voices[i % 2]) with `gap` s of silence between them, written to `path`
-    (16 kHz mono 16-bit WAV); returns the turns (speech only, silences excluded)."""
+    (16 kHz mono 16-bit WAV); returns the turns (speech only, silences excluded). `rng`: see `_speak`."""
     require_tools("espeak-ng", "sox")
     pieces: list[np.ndarray] = []
     turns: list[Turn] = []
@@ -65,7 +71,7 @@ def conversation(path: Path, lines: Sequence[str] = LINES, gap: float = 0.5,
     with tempfile.TemporaryDirectory() as tmp:
         for i, line in enumerate(lines):
             voice = voices[i % len(voices)]
-            speech = _speak(line, voice, Path(tmp))
+            speech = _speak(line, voice, Path(tmp), rng)
             turns.append(Turn(t, t + len(speech) / RATE, voice))
             pieces += [speech, np.zeros(round(gap * RATE), dtype=np.float32)]
             t += len(speech) / RATE + gap
