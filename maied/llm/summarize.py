@@ -101,11 +101,13 @@ def summarize(
     vocabulary: list[str] | None = None,
     stats: GenerationStats | None = None,
     answer_hook: AnswerHook | None = None,
+    speakers: list[str] | None = None,
 ) -> SummaryOutcome:
-    """A summary of `text` valid against `template.schema` (map-reduce when `text` exceeds the context)."""
+    """A summary of `text` valid against `template.schema` (map-reduce when `text` exceeds the context).
+    `speakers`: the labels of a diarized transcript's turns (`SPEAKER_1: …`), for templates that use them."""
     stats = stats if stats is not None else GenerationStats()
     language = output_language(template, text, language)
-    run = _Runner(backend, template, language, list(vocabulary or []), stats, answer_hook)
+    run = _Runner(backend, template, language, list(vocabulary or []), stats, answer_hook, list(speakers or []))
     counter = TokenCounter(backend.count_tokens)
     words = text.split()
     budget = run.budget(merging=False)
@@ -155,10 +157,10 @@ class _Runner:
     """Renders, generates (all pieces in one call), validates and retries once for one template."""
 
     def __init__(self, backend: LLMBackend, template: Template, language: str, vocabulary: list[str],
-                 stats: GenerationStats, answer_hook: AnswerHook | None):
+                 stats: GenerationStats, answer_hook: AnswerHook | None, speakers: list[str] | None = None):
         self.backend, self.template, self.stats, self.hook = backend, template, stats, answer_hook
         self.variables: dict[str, Any] = {"language": language, "language_name": language_name(language),
-                                          "vocabulary": vocabulary}
+                                          "vocabulary": vocabulary, "speakers": speakers or []}
         self.system = system_prompt(language)
         self.validator = validator_for_schema(template.schema)
         self.retries = 0

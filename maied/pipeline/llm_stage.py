@@ -39,9 +39,11 @@ def run_llm_stage(
     *,
     language: str | None = None,
     answer_hook: AnswerHook | None = None,
+    speakers: list[str] | None = None,
 ) -> LLMStageOutput:
     """Run the LLM features of `request` on `text`. `language` (e.g. the detected one) wins over the
-    request's; `answer_hook` is for tests of the summary's retry path."""
+    request's; `answer_hook` is for tests of the summary's retry path; `speakers`: the labels when `text` is
+    a diarized transcript's `SPEAKER_n: …` turns (the summary templates name who said what with them)."""
     features = set(request.features)
     lang = language or request.language or ""
     out = LLMStageOutput()
@@ -61,7 +63,7 @@ def run_llm_stage(
         template = _summary_template(templates, request.template_id)
         backend = used["summary"] = backend_for("summary")
         result = summarize(backend, template, summary_text, language=lang, vocabulary=request.vocabulary,
-                           stats=stats, answer_hook=answer_hook)
+                           stats=stats, answer_hook=answer_hook, speakers=speakers)
         out.results["summary"] = result.summary
         out.metrics.update(summary_pieces=result.pieces, summary_merge_levels=result.merge_levels,
                            summary_retries=result.retries, summary_language=result.language)

