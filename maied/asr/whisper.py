@@ -32,9 +32,10 @@ DEFAULT_VAD_THRESHOLD = 0.5
 VAD_MIN_SILENCE_MS = 1000
 TEMPERATURES = (0.0,)
 CONDITION_ON_PREVIOUS_TEXT = True
-BATCHED_VAD_MIN_SILENCE_MS = 160
-"""The batched path cuts VAD chunks at silences this long (faster-whisper's own batched default); the lines
-users see are cut again at word times (maied.asr.recut), so short silences cost nothing in segment size."""
+BATCHED_VAD_MIN_SILENCE_MS = 1000
+"""The batched path's VAD silence (faster-whisper's batched default is 160 ms): 1000 ms gave the lowest WER of
+160/500/1000 on the varied clips at the same speed (bench.decoding_defaults); lines are cut again at word
+times (maied.asr.recut) whatever the chunks."""
 BATCHED_CHUNK_SECONDS = 30
 AUTO_BATCH_SIZE = {"cuda": 8, "cpu": 8}
 CUT_RULES = CutRules()
