@@ -156,6 +156,9 @@ def submit(ctx: click.Context, file: Path, features: list[str], template_id: str
     (and summary), or with --json its whole status document.
     """
     require_template(features, template_id)
+    if not file.is_file():  # /dev/zero, a FIFO, a socket: endless or not a recording
+        raise MaictlError("USAGE", f"{file} is not a regular file (a device, FIFO or socket cannot be "
+                          "uploaded)", ExitCode.USAGE)
     options = SubmitOptions(features=features, template_id=template_id, asr_backend=backend, language=language,
                             enable_vad=vad, vad_threshold=vad_threshold, vocabulary=vocabulary)
     with open_client(ctx) as client:
@@ -185,16 +188,38 @@ def submit_text(ctx: click.Context, file: Any, features: list[str], template_id:
         finish_submission(client, accepted, wait, as_json)
 
 
+@cli.command()
+@click.argument("task_id", metavar="ID")
+@features_option
+@template_option
+@wait_option
+@json_option
+@click.pass_context
+def summarize(ctx: click.Context, task_id: str, features: list[str], template_id: str | None, wait: bool,
+              as_json: bool) -> None:
+    """Summarize a finished or failed task again, without redoing its ASR.
+
+    A new task runs the LLM stages only on the stored transcript of task ID
+    (POST /v1/tasks/{id}/summarize), e.g. with another template, or after its summary failed.
+    Prints the new task's id; with --wait, its summary.
+    """
+    features = features or ["summary"]
+    require_template(features, template_id)
+    with open_client(ctx) as client:
+        accepted = client.summarize(task_id, template_id, features)
+        finish_submission(client, accepted, wait, as_json)
+
+
 def finish_submission(client: MaiedClient, accepted: dict[str, Any], wait: bool, as_json: bool) -> None:
     task_id = str(accepted.get("task_id"))
     if not wait:
         render.print_json(accepted) if as_json else click.echo(task_id)
         return
     doc = wait_for(client, task_id)
+    render.warn_lines(doc)  # on stderr whatever the format: a warning must reach the person
     if as_json:
         render.print_json(doc)
     else:
-        render.warn_lines(doc)
         render.render_result(doc)
     raise_if_ended_badly(doc)
 
@@ -245,11 +270,15 @@ def result(ctx: click.Context, task_id: str, fmt: str, output: Path | None) -> N
     """Fetch a finished task's transcript or summary.
 
     txt, srt, vtt and json are rendered by the daemon; summary prints results.summary as JSON.
+    The task's warnings go to stderr. A task that failed after its transcript was made (say in its
+    summary) still gives the transcript, with the failure on stderr and exit status 1.
     """
     with open_client(ctx) as client:
+        doc = client.status(task_id)
+        render.warn_lines(doc)
         try:
             if fmt == "summary":
-                write_output(summary_bytes(client.status(task_id)), output)
+                write_output(summary_bytes(doc), output)
             else:
                 with client.transcript(task_id, fmt) as chunks:
                     write_output(chunks, output)
@@ -257,6 +286,7 @@ def result(ctx: click.Context, task_id: str, fmt: str, output: Path | None) -> N
             if exc.http_status == 409:
                 raise_if_ended_badly(client.status(task_id))
             raise
+    raise_if_ended_badly(doc)
 
 
 def summary_bytes(doc: dict[str, Any]) -> Iterator[bytes]:

@@ -136,6 +136,15 @@ class MaiedClient:
             body["template_id"] = template_id
         return _json_or_raise(self._send("POST", "/v1/process_text", json=body))
 
+    def summarize(self, task_id: str, template_id: str | None, features: list[str]) -> dict[str, Any]:
+        """POST /v1/tasks/{id}/summarize: a new task running the LLM part on the task's stored transcript."""
+        body: dict[str, Any] = {}
+        if features:
+            body["features"] = features
+        if template_id:
+            body["template_id"] = template_id
+        return _json_or_raise(self._send("POST", f"/v1/tasks/{_segment(task_id)}/summarize", json=body))
+
     def status(self, task_id: str, wait: float | None = None) -> dict[str, Any]:
         """GET /v1/status/{id}; with `wait`, the long-poll that answers on a change or after `wait` s."""
         params: dict[str, Any] = {}

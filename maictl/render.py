@@ -170,7 +170,8 @@ def warn_lines(doc: dict[str, Any]) -> None:
     """The task's warnings on stderr, one line each: `maictl: warning: CODE: message`."""
     for warning in doc.get("warnings") or []:
         if isinstance(warning, dict):
-            click.echo(f"maictl: warning: {warning.get('code')}: {warning.get('message')}", err=True)
+            message = " ".join(str(warning.get("message") or "").split())
+            click.echo(f"maictl: warning: {warning.get('code')}: {message}", err=True)
 
 
 def render_table(console: Console, columns: list[str], rows: list[list[Any]]) -> None:

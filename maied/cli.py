@@ -111,8 +111,10 @@ def transcribe(file: Path, features: tuple[str, ...], template_id: str | None, a
 
 def _register_groups() -> None:
     from maied.models_cli import models
+    from maied.store_cli import store_group
 
     cli.add_command(models)
+    cli.add_command(store_group)
     try:
         from maied.maintenance.cli import maintenance
     except ImportError:

@@ -11,6 +11,8 @@ import os
 import shutil
 import signal
 import socket
+import stat
+import time
 from pathlib import Path
 from typing import IO
 
@@ -19,17 +21,22 @@ from aiohttp import web
 from maied import systemd
 from maied.api.app import create_app
 from maied.api.changes import ChangeNotifier
+from maied.api.connections import cap_connections, runner_options
 from maied.api.context import ApiContext, DaemonFacts
+from maied.audio_marker import AudioDirMismatch, check_audio_dir
 from maied.llm.factory import llm_startup_notes
 from maied.logs import TaskEventLogger
 from maied.pipeline.run import builtin_templates_dir
 from maied.settings import Settings
-from maied.store import TaskStore
+from maied.store import TaskQueue, open_store
 from maied.worker.supervisor import Supervisor
 
 log = logging.getLogger(__name__)
 SOCKET_MODE = 0o660
 SWEEP_SECONDS = 60.0
+SHARED_UPLOAD_GRACE_SECONDS = 3600.0
+"""With a shared AUDIO_DIR, a folder without a row may be an upload another host is receiving: only
+folders older than this are removed at start-up."""
 
 
 class DaemonError(RuntimeError):
@@ -50,7 +57,10 @@ def take_state_lock(settings: Settings) -> IO[str]:
 def bind_unix_socket(path: Path) -> socket.socket:
     """Bind the API socket ourselves (run by hand), mode 0660 and group maie where that group exists."""
     path.parent.mkdir(parents=True, exist_ok=True)
-    if path.exists() or path.is_symlink():
+    if path.is_symlink() or (path.exists() and not stat.S_ISSOCK(path.stat().st_mode)):
+        raise DaemonError(f"API_SOCKET {path} exists and is not a socket: refusing to start (the file is left"
+                          " as it is; move it or set API_SOCKET to another path)")
+    if path.exists():
         probe = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
         try:
             probe.connect(str(path))
@@ -73,16 +83,19 @@ def bind_unix_socket(path: Path) -> socket.socket:
     return sock
 
 
-def remove_unclaimed_uploads(settings: Settings, store: TaskStore) -> list[str]:
+def remove_unclaimed_uploads(settings: Settings, store: TaskQueue) -> list[str]:
     """Audio folders with no task row are uploads cut off by a kill of an earlier daemon (the row is
     written after the file): remove them. Run at start-up only, before the API takes any upload."""
     audio_dir = settings.audio_dir
     if not audio_dir.is_dir():
         return []
-    known = {row[0] for row in store.conn.execute("SELECT id FROM tasks")}
+    known = store.task_ids()
+    too_young = time.time() - SHARED_UPLOAD_GRACE_SECONDS if store.shared else None
     removed = []
     for folder in audio_dir.iterdir():
-        if folder.is_dir() and not folder.is_symlink() and folder.name not in known:
+        if not folder.is_dir() or folder.is_symlink() or folder.name in known:
+            continue
+        if too_young is None or folder.stat().st_mtime < too_young:
             shutil.rmtree(folder, ignore_errors=True)
             removed.append(folder.name)
     if removed:
@@ -94,19 +107,26 @@ class Daemon:
     def __init__(self, settings: Settings):
         self.settings = settings
         self.stopping = asyncio.Event()
-        self.store = TaskStore(settings.db_path)
+        self.store = open_store(settings)
         self.supervisor = Supervisor(self.store, settings, on_status=self._status)
         self.runner: web.AppRunner | None = None
         self.owned_socket: Path | None = None
+        self.supervising: asyncio.Future[None] | None = None
 
     def _status(self, line: str) -> None:
         systemd.notify(f"STATUS={line}")
 
     async def start(self) -> None:
         loop = asyncio.get_running_loop()
+        if self.store.shared:
+            try:
+                check_audio_dir(self.store, self.settings.audio_dir)
+            except AudioDirMismatch as exc:
+                raise DaemonError(str(exc)) from None
         changes = ChangeNotifier(loop)
         self.store.add_listener(changes.on_change)
-        self.store.add_listener(TaskEventLogger(self.store))
+        self.store.add_listener(TaskEventLogger(self.store), remote=False)  # each host logs its own writes
+        self.store.watch(loop)
         self.supervisor.recover()
         for note in llm_startup_notes(self.settings):
             log.warning("LLM: %s", note, extra={"event": "llm_startup_note"})
@@ -119,10 +139,15 @@ class Daemon:
             model_loads=lambda: dict(self.supervisor.model_loads),
             model_sharing=self.supervisor.sharing.to_dict,
             stopping=self.stopping,
+            store_writable=lambda: self.supervisor.store_error is None,
+            supervisor_alive=self._supervisor_alive,
         )
         ctx = ApiContext(self.settings, self.store, changes, facts, builtin_templates_dir())
-        self.runner = web.AppRunner(create_app(ctx), handle_signals=False, access_log=None)
+        self.runner = web.AppRunner(create_app(ctx), handle_signals=False, access_log=None,
+                                    **runner_options(self.settings))
         await self.runner.setup()
+        assert self.runner.server is not None
+        cap_connections(self.runner.server, self.settings.MAX_CONNECTIONS)
         await self._open_sites(self.runner)
 
     async def _open_sites(self, runner: web.AppRunner) -> None:
@@ -145,7 +170,7 @@ class Daemon:
         loop = asyncio.get_running_loop()
         for sig in (signal.SIGTERM, signal.SIGINT):
             loop.add_signal_handler(sig, self.stopping.set)
-        worker = asyncio.ensure_future(self.supervisor.run_forever())
+        worker = self.supervising = asyncio.ensure_future(self.supervisor.run_forever())
         helpers = [asyncio.ensure_future(self._watchdog()), asyncio.ensure_future(self._sweep())]
         systemd.notify("READY=1", "STATUS=" + self.supervisor.status_line())
         log.info("maied ready", extra={"event": "ready", "pid": os.getpid()})
@@ -167,13 +192,19 @@ class Daemon:
         self.store.close()
         log.info("maied stopped", extra={"event": "stopped"})
 
+    def _supervisor_alive(self) -> bool:
+        return self.supervising is None or not self.supervising.done() or self.stopping.is_set()
+
     async def _watchdog(self) -> None:
-        """WATCHDOG=1 while the event loop runs and the worker child answers its heartbeat."""
+        """WATCHDOG=1 while the event loop runs, the supervisor runs and the worker child answers its
+        heartbeat (a store that refuses writes is reported by /health; the supervisor retries by itself)."""
         interval = systemd.watchdog_interval()
         if interval is None:
             return
         while True:
-            if self.supervisor.healthy():
+            if not self._supervisor_alive():
+                log.error("the supervisor has stopped: withholding the watchdog ping")
+            elif self.supervisor.healthy():
                 systemd.notify("WATCHDOG=1")
             else:
                 log.error("worker child does not answer its heartbeat: withholding the watchdog ping")
@@ -182,8 +213,8 @@ class Daemon:
     async def _sweep(self) -> None:
         while True:
             await asyncio.sleep(SWEEP_SECONDS)
-            with contextlib.suppress(Exception):
-                expired = self.store.expire_results(self.settings.RESULT_TTL)
+            with contextlib.suppress(Exception), self.store.maintenance_lock("expire-results") as mine:
+                expired = self.store.expire_results(self.settings.RESULT_TTL) if mine else []
                 if expired:
                     log.info("results expired for %d task(s)", len(expired))
 

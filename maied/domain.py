@@ -70,6 +70,8 @@ class TaskRequest:
     segment_detail: bool = False
     """Keep Whisper's per-segment decoding detail (seek, tokens, temperature, compression ratio,
     no-speech probability) in the results (OpenAI's verbose_json answers it)."""
+    source_task_id: str | None = None
+    """POST /v1/tasks/{id}/summarize: the task whose stored transcript this text task summarises."""
 
     def wants_llm(self) -> bool:
         return any(f in LLM_FEATURES for f in self.features)

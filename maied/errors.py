@@ -94,12 +94,22 @@ class Conflict(MaieError):
     code, status = "CONFLICT", 409
 
 
+class NoTranscript(MaieError):
+    """POST /v1/tasks/{id}/summarize of a task that ended without a transcript."""
+
+    code, status = "NO_TRANSCRIPT", 409
+
+
 class ResultExpired(MaieError):
     code, status = "RESULT_EXPIRED", 410
 
 
 class FileTooLarge(MaieError):
     code, status = "FILE_TOO_LARGE", 413
+
+
+class RequestTimeout(MaieError):
+    code, status = "REQUEST_TIMEOUT", 408
 
 
 class UnsupportedMedia(MaieError):
@@ -137,6 +147,12 @@ class AudioTooShort(TaskFailure):
     code = "AUDIO_TOO_SHORT"
 
 
+class AudioTooLong(TaskFailure):
+    """More audio than MAX_AUDIO_SECONDS: 413 when the probe sees it before 202, else the task's failure."""
+
+    code, status = "AUDIO_TOO_LONG", 413
+
+
 class ModelNotFound(TaskFailure):
     code = "MODEL_NOT_FOUND"
 
@@ -171,4 +187,5 @@ TASK_FAILURE_CODES = (
     "LLM_PROCESSING_ERROR",
     "JOB_TIMEOUT",
     "WORKER_CRASHED",
+    "AUDIO_TOO_LONG",
 )

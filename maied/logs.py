@@ -11,7 +11,7 @@ from pathlib import Path
 from typing import Any
 
 from maied.domain import TaskStatus
-from maied.store import TaskStore
+from maied.store import TaskQueue
 
 _STD = set(vars(logging.makeLogRecord({})).keys()) | {"message", "asctime"}
 
@@ -55,7 +55,7 @@ def setup_logging(log_dir: Path | None, level: str = "INFO", filename: str = "ma
 class TaskEventLogger:
     """One record per task state change, with task id, stage and timings."""
 
-    def __init__(self, store: TaskStore):
+    def __init__(self, store: TaskQueue):
         self.store = store
         self.log = logging.getLogger("maied.tasks")
 

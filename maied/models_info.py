@@ -60,7 +60,7 @@ def llm_info(settings: Settings) -> dict[str, Any]:
     """The LLM backend LLM_BACKEND gives on this host and the model of each purpose (cheap: nothing loads)."""
     try:
         from maied.llm.factory import llm_unavailable_reason, resolve_llm_backend
-        from maied.llm.models import find_gguf, model_label
+        from maied.llm.models import embedded_model, find_gguf, model_label
     except ImportError:
         return {"backend": None, "model": None, "present": False,
                 "reason": "no LLM backend installed (scripts/install.sh --with llm-cpu)"}
@@ -71,10 +71,13 @@ def llm_info(settings: Settings) -> dict[str, Any]:
                             "summary_model": model_label(settings, "summary"),
                             "present": backend is not None,
                             "reason": llm_unavailable_reason(settings)}
+    embedded = embedded_model(settings, "summary")
+    if embedded is not None:
+        info.update(embedded=True, licence=embedded.licence)
     if backend == "cpu":
         gguf = find_gguf(settings, "summary")
         info["path"] = str(gguf) if gguf else None
-        info["size_bytes"] = _size(gguf)
+        info["size_bytes"] = _size(gguf) or (embedded.size if embedded is not None and embedded.size else None)
     return info
 
 

@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import logging
 import os
+import re
+import socket
 from pathlib import Path
 from typing import Any, Literal
 
@@ -57,6 +59,15 @@ class Settings(BaseSettings):
     """Members of this group may read and cancel every task and manage templates."""
     MAX_FILE_SIZE_MB: float = Field(500.0, gt=0)
     """Largest upload accepted; the upload is cut off with 413 as soon as it is passed."""
+    HTTP_HEADER_TIMEOUT: float = Field(15.0, gt=0)
+    """Seconds a connection has to send a whole request head (from opening or from its last answer)."""
+    HTTP_BODY_IDLE_TIMEOUT: float = Field(60.0, gt=0)
+    """Seconds a request body may send nothing before it is answered 408 REQUEST_TIMEOUT and closed."""
+    MAX_CONNECTIONS: int = Field(256, ge=1)
+    """Open connections (socket and TCP together); past it a new connection is closed at once."""
+    MAX_AUDIO_SECONDS: float = Field(14400.0, gt=0)
+    """Longest audio accepted (4 h): a longer file visible in its header is refused before 202 with 413
+    AUDIO_TOO_LONG; decoded audio that passes it ends the task FAILED with AUDIO_TOO_LONG."""
     MAX_QUEUE_DEPTH: int = Field(50, ge=1)
     """Most PENDING tasks; beyond it submits get 429 QUEUE_FULL with Retry-After."""
 
@@ -64,7 +75,10 @@ class Settings(BaseSettings):
     DATA_DIR: Path = Field(default_factory=default_data_dir)
     """State folder: the database, uploaded audio, models, user templates."""
     DB_PATH: Path | None = None
-    """SQLite queue database (default $DATA_DIR/maie.db)."""
+    """SQLite queue database (default $DATA_DIR/maie.db); used when DATABASE_URL is empty."""
+    DATABASE_URL: str = ""
+    """Empty = the embedded SQLite queue at DB_PATH (one host). A postgresql://user:password@host/db URL puts
+    the queue on PostgreSQL, shared by several maied hosts (see docs/scale-out.md)."""
     AUDIO_DIR: Path | None = None
     """Uploaded audio, one folder per task (default $DATA_DIR/audio)."""
     MODELS_DIR: Path | None = None
@@ -98,6 +112,12 @@ class Settings(BaseSettings):
     """CTranslate2 compute type; auto = int8 on CPU, float16 on CUDA."""
     WHISPER_LANGUAGE: str = ""
     """Language code for Whisper; empty = detect. A task's language wins."""
+    EXPECTED_LANGUAGES: str = ""
+    """Comma list of the languages recordings are expected in, e.g. `vi,en`; empty = any. When a task gives no
+    language (nor WHISPER_LANGUAGE) and Whisper's detection is unsure (probability below 0.5) or picks a
+    language outside the list, the likeliest language of the list is used: results.language says which,
+    metrics.language_detected / language_detected_probability what was detected, with a LANGUAGE_FALLBACK
+    warning."""
     WHISPER_PUNCTUATES: bool | None = None
     """Whether the Whisper model writes punctuation and capitals; empty = yes (Whisper does). Set false for a
     fine-tune that writes bare lowercase text, so that clean_transcript runs the LLM enhancement on it."""
@@ -113,17 +133,20 @@ class Settings(BaseSettings):
     LLM_BACKEND: Literal["auto", "vllm", "cpu", "none"] = "auto"
     """auto = vllm when CUDA and vllm are present, else the CPU backend when installed, else none."""
     LLM_ENHANCE_MODEL: str = ""
-    """Model for transcript enhancement; empty = the embedded small model."""
+    """Model for transcript enhancement; empty = the embedded default (Qwen2.5-Coder-1.5B-Instruct GGUF, or
+    SmolLM2-135M when only that is installed); a GGUF path/name in MODELS_DIR, a Hugging Face folder or hub
+    name for vLLM, or an embedded model's name (qwen2.5-coder-1.5b-instruct, smollm2-135m-instruct)."""
     LLM_SUM_MODEL: str = ""
-    """Model for summaries; empty = the embedded small model."""
+    """Model for summaries; same values as LLM_ENHANCE_MODEL."""
     LLM_ENHANCE_GPU_MEMORY_UTILIZATION: float = Field(0.9, gt=0, le=1)
     """Fraction of GPU memory vLLM may take."""
     LLM_MAX_EDIT_RATE: float = Field(0.3, ge=0, le=1)
     """Enhancement guard: a chunk whose word edit rate against the raw text exceeds this keeps the raw text."""
 
     # --- Worker ---------------------------------------------------------------------------------
-    WORKER_NAME: str = "maie-worker"
-    """Name of the worker (logs, process title)."""
+    WORKER_NAME: str = Field(default_factory=socket.gethostname, min_length=1, max_length=200)
+    """This host's name in a cluster (default: the hostname): stored with each claim, answered as `worker`
+    in status answers, listed by /health. Unique per host sharing one DATABASE_URL."""
     WORKER_CONCURRENCY: int = Field(1, ge=1)
     """Accepted for compatibility; values > 1 are ignored: one GPU pipeline per host."""
     JOB_TIMEOUT: float = Field(600.0, gt=0)
@@ -133,7 +156,10 @@ class Settings(BaseSettings):
     MAX_ATTEMPTS: int = Field(2, ge=1)
     """Deaths of the worker child during one task before it is FAILED with WORKER_CRASHED."""
     MAX_REQUEUES: int = Field(5, ge=0)
-    """Daemon restarts that requeue one running task before it is FAILED with WORKER_CRASHED."""
+    """Daemon restarts (or expired leases) that requeue one running task before it is FAILED WORKER_CRASHED."""
+    TASK_LEASE_SECONDS: float = Field(60.0, ge=1, le=3600)
+    """A claimed task's lease, renewed while it runs; a task whose lease expired (its host died or lost the
+    database) is requeued by any host. Matters with DATABASE_URL (several hosts)."""
     SHUTDOWN_GRACE_SECONDS: float = Field(30.0, ge=0)
     """On SIGTERM, how long the running stage may finish before its task is put back in the queue."""
     HEARTBEAT_SECONDS: float = Field(5.0, gt=0)
@@ -176,6 +202,19 @@ class Settings(BaseSettings):
     @classmethod
     def _empty_is_unset(cls, value: Any) -> Any:
         return None if isinstance(value, str) and value.strip() == "" else value
+
+    @field_validator("EXPECTED_LANGUAGES")
+    @classmethod
+    def _language_list(cls, value: str) -> str:
+        codes = [c.strip().lower() for c in value.split(",") if c.strip()]
+        bad = [c for c in codes if not c.isascii() or not c.isalpha() or not 2 <= len(c) <= 3]
+        if bad:
+            raise ValueError(f"expected language codes like vi,en; not {', '.join(bad)}")
+        return ",".join(dict.fromkeys(codes))
+
+    @property
+    def expected_languages(self) -> tuple[str, ...]:
+        return tuple(c for c in self.EXPECTED_LANGUAGES.split(",") if c)
 
     @model_validator(mode="after")
     def _check_tcp_key(self) -> Settings:
@@ -238,10 +277,16 @@ class Settings(BaseSettings):
                 value = "***" + ("(set)" if value else "")
             out[name] = str(value) if isinstance(value, Path) else value
         out["DB_PATH"] = str(self.db_path)
+        out["DATABASE_URL"] = mask_url_password(self.DATABASE_URL)
         out["AUDIO_DIR"] = str(self.audio_dir)
         out["MODELS_DIR"] = str(self.models_dir)
         out["LOG_DIR"] = str(self.log_dir)
         return out
+
+
+def mask_url_password(url: str) -> str:
+    """postgresql://user:secret@host/db -> postgresql://user:***@host/db"""
+    return re.sub(r"(://[^:/@]*:)[^@]*@", r"\1***@", url)
 
 
 def env_file_path(environ: dict[str, str] | None = None) -> Path:

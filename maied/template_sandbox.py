@@ -34,9 +34,14 @@ def _check_product(left: Any, right: Any) -> None:
             raise SecurityError(f"a repeated sequence longer than {MAX_PRODUCT_ITEMS} items")
 
 
+def output_limit(values: dict[str, Any]) -> int:
+    """The longest prompt these values may render to: 3 x the input text + EXTRA_OUTPUT_CHARS."""
+    return EXTRA_OUTPUT_CHARS + 3 * sum(len(v) for v in values.values() if isinstance(v, str))
+
+
 def render_bounded(env: SandboxedEnvironment, source: str, values: dict[str, Any]) -> str:
-    """Render, stopping as soon as the output passes its bound (3 x the input text + EXTRA_OUTPUT_CHARS)."""
-    limit = EXTRA_OUTPUT_CHARS + 3 * sum(len(v) for v in values.values() if isinstance(v, str))
+    """Render, stopping as soon as the output passes its bound (`output_limit`)."""
+    limit = output_limit(values)
     parts: list[str] = []
     size = 0
     for part in env.from_string(source).generate(values):

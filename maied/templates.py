@@ -6,12 +6,15 @@ instruction, rendered in a `SandboxedEnvironment`) and `example.json` (an answer
 schema). The schema's `title` and `description` describe the template; `x-maie-kind` is `summary`
 (default) or `enhancement` (the transcript-cleaning instruction). Built-in templates ship in `templates/`;
 the admin group's own live in `$DATA_DIR/templates`. A template that fails validation is reported by
-`problems()` and never served.
+`problems()` and never served. An uploaded template is checked in a bounded child process
+(`maied.template_check`) once, when it is saved; listing and loading run only the cheap static checks.
 """
 
 from __future__ import annotations
 
 import builtins
+import contextlib
+import hashlib
 import json
 import os
 import re
@@ -22,22 +25,23 @@ from pathlib import Path
 from typing import Any
 
 import jsonschema
-from jinja2 import StrictUndefined, TemplateError, meta
+from jinja2 import StrictUndefined, TemplateError, meta, nodes
 
 from maied.errors import Conflict, InvalidRequest, TemplateNotFound
-from maied.template_sandbox import BoundedSandbox, render_bounded
+from maied.template_check import in_bounded_child, render_bounded_process, template_problem_bounded
+from maied.template_sandbox import BoundedSandbox, output_limit, render_bounded
+from maied.template_schema import DIALECTS as _SCHEMA_DIALECTS
+from maied.template_schema import ref_problem, validator_for_schema
 
 TEMPLATE_ID_RE = re.compile(r"^[a-z0-9][a-z0-9_-]{0,63}$")
 KINDS = ("summary", "enhancement")
 ENHANCEMENT_TEMPLATE_ID = "text-enhancement"
 MAX_PROMPT_CHARS = 20_000
 MAX_SCHEMA_CHARS = 50_000
-_SCHEMA_DIALECTS = {
-    "http://json-schema.org/draft-07/schema#": jsonschema.Draft7Validator,
-    "http://json-schema.org/draft-07/schema": jsonschema.Draft7Validator,
-    "https://json-schema.org/draft/2020-12/schema": jsonschema.Draft202012Validator,
-}
 _FILES = ("schema.json", "prompt.jinja", "example.json")
+VALIDATED_MARK = ".validated"
+"""In a saved template's folder: the sha256 of its three files when the bounded check passed them."""
+_REFUSED_NODES = (nodes.Include, nodes.Import, nodes.FromImport, nodes.Extends)
 
 def builtin_templates_dir() -> Path:
     """The shipped templates: `templates/` next to the `maied` package (a source tree or the .deb's tree)."""
@@ -77,14 +81,21 @@ class Template:
         return {**self.info(), "schema": self.schema, "prompt": self.prompt, "example": self.example}
 
     def render(self, **variables: Any) -> str:
-        """The prompt for these variables (transcript, language, vocabulary, merging, context_before)."""
-        return render_prompt(self.prompt, self.schema, self.example, variables)
+        """The prompt for these variables (transcript, language, language_name, vocabulary,
+        merging, context_before). An
+        admin's template renders in the bounded process; a built-in one here."""
+        if self.builtin or in_bounded_child():
+            return render_prompt(self.prompt, self.schema, self.example, variables)
+        payload = {"schema": self.schema, "prompt": self.prompt, "example": self.example}
+        extra = 3 * len(json.dumps(payload, ensure_ascii=False))  # the schema and example it may print
+        return render_bounded_process(self.id, payload, variables, output_limit(variables) + extra)
 
 
 def render_prompt(prompt: str, schema: dict[str, Any], example: dict[str, Any], variables: dict[str, Any]) -> str:
     values = {
         "transcript": "",
         "language": "",
+        "language_name": "",
         "vocabulary": [],
         "merging": False,
         "context_before": "",
@@ -137,17 +148,20 @@ def check_template_id(template_id: str) -> str:
     return template_id
 
 
-def validate_template(template: Template) -> None:
-    """Raise InvalidRequest naming the first thing wrong with `template`."""
+def validate_template(template: Template, trial_transcript: str = "xin chào") -> None:
+    """Raise InvalidRequest naming the first thing wrong with `template` (static checks, a trial render,
+    the example against the schema). Untrusted templates run this only in the bounded process
+    (`maied.template_check`)."""
     check_template_id(template.id)
-    problem = _schema_problem(template.schema) or _prompt_problem(template) or _example_problem(template)
+    problem = (static_problem(template) or _render_problem(template, trial_transcript)
+               or _example_problem(template))
     if problem:
         raise InvalidRequest(f"template {template.id!r}: {problem}", details={"template_id": template.id})
 
 
-def validator_for_schema(schema: dict[str, Any]) -> jsonschema.protocols.Validator:
-    cls = _SCHEMA_DIALECTS.get(str(schema.get("$schema", "")), jsonschema.Draft202012Validator)
-    return cls(schema)
+def static_problem(template: Template) -> str | None:
+    """The checks that run no template code and match no pattern: cheap and safe anywhere."""
+    return _schema_problem(template.schema) or _prompt_problem(template)
 
 
 def _schema_problem(schema: Any) -> str | None:
@@ -162,6 +176,11 @@ def _schema_problem(schema: Any) -> str | None:
         cls.check_schema(schema)
     except jsonschema.SchemaError as exc:
         return f"schema.json is not a valid JSON Schema: {exc.message}"
+    except RecursionError:
+        return "schema.json is nested too deeply"
+    problem = ref_problem(schema)
+    if problem:
+        return f"schema.json: {problem}"
     if schema.get("type") != "object":
         return "schema.json: the root must be of type object"
     if schema.get("x-maie-kind", "summary") not in KINDS:
@@ -206,23 +225,44 @@ def _prompt_problem(template: Template) -> str | None:
     if len(template.prompt) > MAX_PROMPT_CHARS:
         return f"prompt.jinja is longer than {MAX_PROMPT_CHARS} characters"
     try:
-        names = meta.find_undeclared_variables(_ENV.parse(template.prompt))
+        tree = _ENV.parse(template.prompt)
+        names = meta.find_undeclared_variables(tree)
     except TemplateError as exc:
         return f"prompt.jinja does not parse: {exc}"
+    except RecursionError:
+        return "prompt.jinja is nested too deeply"
+    except ValueError as exc:  # e.g. an integer literal of thousands of digits
+        return f"prompt.jinja does not parse: {str(exc)[:200]}"
+    refused = next(iter(tree.find_all(_REFUSED_NODES)), None)
+    if refused is not None:
+        return f"prompt.jinja may not use {type(refused).__name__.lower()}: a prompt is one self-contained file"
     if "transcript" not in names:
         return "prompt.jinja never uses {{ transcript }}"
+    return None
+
+
+def _render_problem(template: Template, transcript: str) -> str | None:
     try:
-        template.render(transcript="xin chào", language="vi", vocabulary=["MAIE"], merging=True,
+        template.render(transcript=transcript, language="vi", vocabulary=["MAIE"], merging=True,
                         context_before="chào")
     except InvalidRequest as exc:
         return str(exc)
+    except RecursionError:
+        return "prompt.jinja recurses without end"
+    except (TypeError, ValueError, ArithmeticError, LookupError) as exc:
+        return f"prompt.jinja failed to render: {type(exc).__name__}: {str(exc)[:300]}"
     return None
 
 
 def _example_problem(template: Template) -> str | None:
     if not isinstance(template.example, dict):
         return "example.json must be a JSON object"
-    error = jsonschema.exceptions.best_match(validator_for_schema(template.schema).iter_errors(template.example))
+    try:
+        error = jsonschema.exceptions.best_match(validator_for_schema(template.schema).iter_errors(template.example))
+    except RecursionError:
+        return "schema.json refers to itself without end"
+    except Exception as exc:  # a reference or keyword the validator cannot follow
+        return f"example.json could not be checked against schema.json: {str(exc)[:300]}"
     if error is not None:
         where = "/".join(str(p) for p in error.absolute_path) or "(root)"
         return f"example.json does not match schema.json at {where}: {error.message}"
@@ -240,6 +280,12 @@ class TemplateStore:
     def list(self, kind: str | None = None) -> builtins.list[dict[str, Any]]:
         out = [t.info() for _, t, _err in self._load_all() if t is not None]
         return [t for t in out if kind is None or t["kind"] == kind]
+
+    def list_with_problems(self, kind: str | None = None) -> tuple[builtins.list[dict[str, Any]], dict[str, str]]:
+        """What GET /v1/templates answers, from one pass over the folders."""
+        loaded = self._load_all()
+        served = [t.info() for _, t, _err in loaded if t is not None and (kind is None or t.kind == kind)]
+        return served, {tid: err for tid, _, err in loaded if err}
 
     def problems(self) -> dict[str, str]:
         """Templates that fail validation: id -> what is wrong (they are not served)."""
@@ -291,7 +337,11 @@ class TemplateStore:
 
     def _save(self, template_id: str, payload: dict[str, Any]) -> Template:
         template = template_from_payload(template_id, payload)
-        validate_template(template)
+        check_template_id(template_id)
+        problem = static_problem(template) or template_problem_bounded(template_id, payload)
+        if problem:
+            raise InvalidRequest(f"template {template_id!r}: {problem.removeprefix(f'template {template_id!r}: ')}",
+                                 details={"template_id": template_id})
         self.user_dir.mkdir(parents=True, exist_ok=True)
         tmp = self.user_dir / f".{template_id}.tmp.{os.getpid()}"
         shutil.rmtree(tmp, ignore_errors=True)
@@ -299,6 +349,7 @@ class TemplateStore:
         (tmp / "schema.json").write_text(json.dumps(template.schema, ensure_ascii=False, indent=2) + "\n")
         (tmp / "prompt.jinja").write_text(template.prompt)
         (tmp / "example.json").write_text(json.dumps(template.example, ensure_ascii=False, indent=2) + "\n")
+        (tmp / VALIDATED_MARK).write_text(_content_hash(tmp) + "\n")
         final = self.user_dir / template_id
         old = self.user_dir / f".{template_id}.old.{os.getpid()}"
         if final.exists():
@@ -330,8 +381,21 @@ def template_from_payload(template_id: str, payload: Any) -> Template:
                     example=payload["example"], builtin=False)
 
 
+_VERDICTS: dict[str, str | None] = {}
+"""Content hash -> what the full check found: each content is checked once per process, never per listing."""
+
+
+def _content_hash(folder: Path) -> str:
+    digest = hashlib.sha256()
+    for name in _FILES:
+        digest.update((folder / name).read_bytes() + b"\0")
+    return digest.hexdigest()
+
+
 def _load_folder(folder: Path, builtin: bool) -> tuple[Template | None, str | None]:
-    """(template, None) when valid, else (None, what is wrong)."""
+    """(template, None) when valid, else (None, what is wrong). Only cheap checks run here: the full check
+    ran when the template was saved (its folder holds the mark), or runs once for content placed by hand
+    (built-in templates in this process, others in the bounded process)."""
     tid = folder.name
     try:
         check_template_id(tid)
@@ -342,8 +406,31 @@ def _load_folder(folder: Path, builtin: bool) -> tuple[Template | None, str | No
         example = json.loads((folder / "example.json").read_text(encoding="utf-8"))
         template = Template(id=tid, schema=schema, prompt=(folder / "prompt.jinja").read_text(encoding="utf-8"),
                             example=example, builtin=builtin)
-        validate_template(template)
-    except (InvalidRequest, OSError, ValueError) as exc:
+        problem = static_problem(template) or _full_check_once(folder, template)
+        if problem:
+            raise InvalidRequest(problem)
+    except (InvalidRequest, OSError, ValueError, RecursionError) as exc:
         message = exc.message if isinstance(exc, InvalidRequest) else str(exc)
         return None, message.removeprefix(f"template {tid!r}: ")
     return template, None
+
+
+def _full_check_once(folder: Path, template: Template) -> str | None:
+    digest = _content_hash(folder)
+    mark = folder / VALIDATED_MARK
+    if not template.builtin and mark.is_file() and mark.read_text().strip() == digest:
+        return None
+    if digest not in _VERDICTS:
+        if template.builtin:  # shipped with the package: trusted code, checked in this process
+            try:
+                validate_template(template)
+                _VERDICTS[digest] = None
+            except InvalidRequest as exc:
+                _VERDICTS[digest] = exc.message
+        else:
+            payload = {"schema": template.schema, "prompt": template.prompt, "example": template.example}
+            _VERDICTS[digest] = template_problem_bounded(template.id, payload)
+            if _VERDICTS[digest] is None:  # placed by hand (or saved by an older maied): checked once for good
+                with contextlib.suppress(OSError):
+                    mark.write_text(digest + "\n")
+    return _VERDICTS[digest]

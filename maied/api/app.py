@@ -11,7 +11,7 @@ from maied.api import routes_openai, routes_system, routes_tasks
 from maied.api.access import identify
 from maied.api.context import CTX, IDENTITY, ApiContext
 from maied.api.views import error_response
-from maied.errors import InvalidRequest, MaieError
+from maied.errors import InvalidRequest, MaieError, UnsupportedMedia
 
 log = logging.getLogger(__name__)
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
@@ -41,9 +41,21 @@ async def identity_middleware(request: web.Request, handler: Handler) -> web.Str
     return await handler(request)
 
 
+@web.middleware
+async def encoding_middleware(request: web.Request, handler: Handler) -> web.StreamResponse:
+    """Compressed request bodies are refused (415), after the identity check: the server runs with
+    auto_decompress=False (connections.RUNNER_OPTIONS), so nothing is ever inflated, on the loop or elsewhere."""
+    encoding = request.headers.get("Content-Encoding", "").strip().lower()
+    if encoding not in ("", "identity") and request.body_exists:
+        raise UnsupportedMedia(f"compressed request bodies (Content-Encoding: {encoding[:40]}) are not accepted;"
+                               " send the file as it is", details={"content_encoding": encoding[:40]})
+    return await handler(request)
+
+
 def create_app(ctx: ApiContext) -> web.Application:
     # Bodies other than multipart uploads (streamed with our own limit) are small JSON documents.
-    app = web.Application(middlewares=[errors_middleware, identity_middleware], client_max_size=4 * 1024 * 1024)
+    app = web.Application(middlewares=[errors_middleware, identity_middleware, encoding_middleware],
+                          client_max_size=4 * 1024 * 1024)
     app[CTX] = ctx
     app.add_routes(routes_tasks.routes)
     app.add_routes(routes_system.routes)

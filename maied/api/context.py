@@ -13,7 +13,7 @@ from maied.api.access import Identity
 from maied.api.changes import ChangeNotifier
 from maied.errors import TaskNotFound
 from maied.settings import Settings
-from maied.store import TaskRecord, TaskStore
+from maied.store import TaskQueue, TaskRecord
 
 
 @dataclass
@@ -27,15 +27,20 @@ class DaemonFacts:
     model_sharing: Callable[[], dict[str, object]] = dict
     stopping: asyncio.Event | None = None
     """Set when the daemon begins to stop: answers that await a task's end give up then."""
+    store_writable: Callable[[], bool] = lambda: True
+    """False while the supervisor cannot write to the store (e.g. the disk is full): /health is unhealthy."""
+    supervisor_alive: Callable[[], bool] = lambda: True
 
 
 @dataclass
 class ApiContext:
     settings: Settings
-    store: TaskStore
+    store: TaskQueue
     changes: ChangeNotifier
     facts: DaemonFacts = field(default_factory=DaemonFacts)
     builtin_templates: Path | None = None
+    uploads_reserved: int = 0
+    """Bytes the uploads in flight may still write: counted against DISK_THRESHOLD with what is used."""
 
     def owned_task(self, task_id: str, who: Identity) -> TaskRecord:
         """The task if `who` may see it; 404 otherwise (also for tasks of others)."""

@@ -37,7 +37,7 @@ def split_list(values: list[str]) -> list[str]:
         if value.startswith("["):
             try:
                 items = json.loads(value)
-            except json.JSONDecodeError:
+            except (json.JSONDecodeError, RecursionError):
                 raise InvalidRequest(f"not a JSON list: {value[:80]}") from None
             if not isinstance(items, list) or not all(isinstance(i, str) for i in items):
                 raise InvalidRequest("expected a JSON list of strings")

@@ -41,7 +41,12 @@ def _schemas() -> dict[str, Any]:
             "submitted_at": nullable_str, "started_at": nullable_str, "completed_at": nullable_str,
             "queue_position": {"type": ["integer", "null"]},
             "versions": {"type": ["object", "null"]}, "metrics": {"type": ["object", "null"]},
-            "results": {"type": ["object", "null"]},
+            "results": {"type": ["object", "null"],
+                        "description": "COMPLETE: every result; FAILED: what the stages before the failure "
+                                       "produced (raw_transcript, segments, language), else null"},
+            "source_task_id": {"type": ["string", "null"],
+                               "description": "the task whose transcript a summarize task reads"},
+            "worker": {**nullable_str, "description": "WORKER_NAME of the host that ran (or runs) the task"},
         }},
         "TaskList": {"type": "object", "required": ["tasks"], "properties": {
             "tasks": {"type": "array", "items": {"type": "object"}}, "next_cursor": nullable_str}},
@@ -51,6 +56,12 @@ def _schemas() -> dict[str, Any]:
             "worker_active": {"type": "boolean"}, "db_ok": {"type": "boolean"},
             "disk_used_percent": {"type": ["number", "null"]}, "asr": {"type": "object"}, "llm": {"type": "object"},
             "model_sharing": {"type": "object"},
+            "worker": {"type": "string", "description": "this host's WORKER_NAME"},
+            "hosts": {"type": "array", "description": "every host sharing the queue", "items": {
+                "type": "object", "properties": {
+                    "name": {"type": "string"}, "last_heartbeat": nullable_str,
+                    "seconds_since_heartbeat": {"type": "number"}, "running_task": nullable_str,
+                    "started_at": nullable_str}}},
         }},
         "Models": {"type": "object", "required": ["object", "data", "asr", "llm"], "properties": {
             "object": {"type": "string", "const": "list"},
@@ -68,6 +79,11 @@ def _schemas() -> dict[str, Any]:
             "vad_threshold": {"type": "number", "minimum": 0, "maximum": 1},
             "enable_diarization": {"type": "boolean"}, "vocabulary": {"type": "string"},
         }},
+        "Summarize": {"type": "object", "properties": {
+            "template_id": {"type": "string", "description": "required with the summary feature (the default)"},
+            "features": {"type": "array", "items": {"type": "string", "enum": [f.value for f in Feature]},
+                         "description": "default [\"summary\"]"},
+        }},
         "ProcessText": {"type": "object", "required": ["text"], "properties": {
             "text": {"type": "string", "minLength": 1},
             "features": {"type": "array", "items": {"type": "string", "enum": [f.value for f in Feature]}},
@@ -82,12 +98,12 @@ def _task_paths() -> dict[str, Any]:
         "/v1/process": {"post": {
             "summary": "Submit a recording", "operationId": "process",
             "requestBody": {"required": True, "content": {"multipart/form-data": {"schema": _ref("ProcessForm")}}},
-            "responses": {"202": _json(_ref("Accepted"), "queued"), **_errors(400, 401, 413, 415, 422, 429, 503, 507)},
+            "responses": {"202": _json(_ref("Accepted"), "queued"), **_errors(400, 401, 408, 413, 415, 422, 429, 503, 507)},
         }},
         "/v1/process_text": {"post": {
             "summary": "Run the LLM stages on text", "operationId": "process_text",
             "requestBody": {"required": True, "content": {"application/json": {"schema": _ref("ProcessText")}}},
-            "responses": {"202": _json(_ref("Accepted"), "queued"), **_errors(400, 401, 422, 429, 503, 507)},
+            "responses": {"202": _json(_ref("Accepted"), "queued"), **_errors(400, 401, 408, 415, 422, 429, 503, 507)},
         }},
         "/v1/status/{task_id}": {"get": {
             "summary": "Task status and results (long-poll with wait)", "operationId": "status",
@@ -113,6 +129,13 @@ def _task_paths() -> dict[str, Any]:
             "summary": "Delete a finished task with its audio and results", "operationId": "delete",
             "parameters": [_ID],
             "responses": {"200": _json({"type": "object"}, "deleted"), **_errors(401, 404, 409)},
+        }},
+        "/v1/tasks/{task_id}/summarize": {"post": {
+            "summary": "Run the LLM part again on a finished or failed task's stored transcript (a new text task)",
+            "operationId": "summarize", "parameters": [_ID],
+            "requestBody": {"required": True, "content": {"application/json": {"schema": _ref("Summarize")}}},
+            "responses": {"202": _json(_ref("Accepted"), "queued"),
+                          **_errors(400, 401, 404, 409, 410, 422, 429, 503, 507)},
         }},
         "/v1/tasks/{task_id}/transcript.{fmt}": {"get": {
             "summary": "The transcript as txt, srt, vtt or json", "operationId": "transcript",
@@ -149,13 +172,13 @@ def _template_paths() -> dict[str, Any]:
             "get": {"summary": "List templates", "operationId": "list_templates",
                     "responses": {"200": _json({"type": "object"}, "templates"), **_errors(401)}},
             "post": {"summary": "Create a template (admin)", "operationId": "create_template", "requestBody": body,
-                     "responses": {"201": obj, **_errors(400, 401, 403, 409, 422)}},
+                     "responses": {"201": obj, **_errors(400, 401, 403, 408, 409, 415, 422)}},
         },
         "/v1/templates/{template_id}": {
             "parameters": [_TEMPLATE_ID],
             "get": {"summary": "A template", "operationId": "get_template", "responses": {"200": obj, **_errors(401, 404)}},
             "put": {"summary": "Replace a template (admin)", "operationId": "replace_template", "requestBody": body,
-                    "responses": {"200": obj, **_errors(400, 401, 403, 404, 422)}},
+                    "responses": {"200": obj, **_errors(400, 401, 403, 404, 408, 415, 422)}},
             "delete": {"summary": "Delete a template (admin)", "operationId": "delete_template",
                        "responses": {"200": obj, **_errors(401, 403, 404, 409)}},
         },

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from typing import Any
 
 from aiohttp import web
@@ -10,6 +11,7 @@ from maied import __version__
 from maied.api.context import ApiContext, ctx_of
 from maied.api.openapi import openapi_spec
 from maied.api.routes_tasks import disk_used_percent
+from maied.api.views import iso
 from maied.models_info import asr_summary, describe_models, llm_summary
 
 routes = web.RouteTableDef()
@@ -18,10 +20,10 @@ routes = web.RouteTableDef()
 @routes.get("/health")
 async def health(request: web.Request) -> web.Response:
     ctx = ctx_of(request)
-    db_ok = _db_ok(ctx)
-    used = disk_used_percent(ctx)
+    db_ok = ctx.store.db_ok() and ctx.facts.store_writable()
+    used = disk_used_percent(ctx, in_flight=False)
     disk_ok = used is None or used <= ctx.settings.DISK_THRESHOLD
-    if not db_ok:
+    if not db_ok or not ctx.facts.supervisor_alive():
         state = "unhealthy"
     elif not disk_ok or not ctx.facts.worker_healthy() or ctx.facts.shutting_down():
         state = "degraded"
@@ -30,23 +32,31 @@ async def health(request: web.Request) -> web.Response:
     body = {
         "status": state,
         "version": __version__,
-        "queue_depth": ctx.store.pending_count() if db_ok else None,
+        "queue_depth": _pending(ctx),
         "worker_active": ctx.facts.worker_active(),
         "db_ok": db_ok,
         "disk_used_percent": None if used is None else round(used, 1),
         "asr": asr_summary(ctx.settings),
         "llm": llm_summary(ctx.settings),
         "model_sharing": ctx.facts.model_sharing(),
+        "worker": ctx.settings.WORKER_NAME,
+        "hosts": _hosts(ctx) if db_ok else [],
     }
     return web.json_response(body, status=200 if state != "unhealthy" else 503)
 
 
-def _db_ok(ctx: ApiContext) -> bool:
+def _pending(ctx: ApiContext) -> int | None:
     try:
-        ctx.store.conn.execute("SELECT 1 FROM tasks LIMIT 1").fetchall()
-        return True
+        return ctx.store.pending_count()
     except Exception:
-        return False
+        return None
+
+
+def _hosts(ctx: ApiContext) -> list[dict[str, Any]]:
+    """Every host that shares this queue, with its last heartbeat and the task it runs."""
+    now = time.time()
+    return [{"name": h.name, "last_heartbeat": iso(h.heartbeat_at), "seconds_since_heartbeat": round(now - h.heartbeat_at, 1),
+             "running_task": h.running_task, "started_at": iso(h.started_at)} for h in ctx.store.hosts()]
 
 
 @routes.get("/v1/models")
@@ -70,6 +80,11 @@ async def metrics(request: web.Request) -> web.Response:
                       [({"kind": k}, n) for k, n in sorted(loads.items())])
     lines += _gauge("maie_worker_active", "1 while a task runs.", [({}, int(ctx.facts.worker_active()))])
     lines += _stage_metrics(ctx)
+    now = time.time()
+    lines += _gauge("maie_host_heartbeat_age_seconds", "Seconds since each host sharing the queue last beat.",
+                    [({"host": h.name}, round(now - h.heartbeat_at, 1)) for h in ctx.store.hosts()])
+    lines += _gauge("maie_host_running", "1 while the host runs a task (from its heartbeat).",
+                    [({"host": h.name}, int(h.running_task is not None)) for h in ctx.store.hosts()])
     return web.Response(text="\n".join(lines) + "\n", content_type="text/plain", charset="utf-8",
                         headers={"X-Content-Type-Options": "nosniff"})
 

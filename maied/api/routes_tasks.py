@@ -12,12 +12,14 @@ from typing import Any
 from aiohttp import web
 
 from maied.api import forms, subtitles, upload
+from maied.api.connections import read_within
 from maied.api.context import ApiContext, ctx_of, identity_of
 from maied.api.views import status_body, summary_body
 from maied.domain import TaskKind, TaskStatus
 from maied.errors import (
     DiskFull,
     InvalidRequest,
+    NoTranscript,
     QueueFull,
     ResultExpired,
     ShuttingDown,
@@ -35,26 +37,30 @@ def new_task_id() -> str:
     return uuid.uuid4().hex
 
 
-def _admission(ctx: ApiContext) -> None:
-    """Cheap refusals before a byte of the upload is read."""
+def _admission(ctx: ApiContext, reserve: int = 0) -> None:
+    """Cheap refusals before a byte of the upload is read. `reserve`: what this upload may write, counted
+    with the other uploads in flight, so that several at once cannot pass the threshold together."""
     if ctx.facts.shutting_down():
         raise ShuttingDown("maied is shutting down; retry in a moment")
     if ctx.store.pending_count() >= ctx.settings.MAX_QUEUE_DEPTH:
         raise QueueFull(f"the queue is full ({ctx.settings.MAX_QUEUE_DEPTH} tasks waiting)",
                         details={"retry_after": 30})
-    used = disk_used_percent(ctx)
+    used = disk_used_percent(ctx, extra_bytes=reserve)
     if used is not None and used > ctx.settings.DISK_THRESHOLD:
-        raise DiskFull(f"the data disk is {used:.1f}% full (DISK_THRESHOLD {ctx.settings.DISK_THRESHOLD:g}%):"
-                       " uploads are refused until space is freed (maied maintenance clean-all)",
-                       details={"disk_used_percent": round(used, 1)})
+        raise DiskFull(f"the data disk would be {used:.1f}% full with the uploads in flight (DISK_THRESHOLD "
+                       f"{ctx.settings.DISK_THRESHOLD:g}%): uploads are refused until space is freed "
+                       "(maied maintenance clean-all)", details={"disk_used_percent": round(used, 1)})
 
 
-def disk_used_percent(ctx: ApiContext) -> float | None:
-    try:
-        from maied.diskusage import disk_used_percent as used
-    except ImportError:
-        return None
-    return used(ctx.settings.audio_dir if ctx.settings.audio_dir.exists() else ctx.settings.DATA_DIR)
+def disk_used_percent(ctx: ApiContext, extra_bytes: int = 0, *, in_flight: bool = True) -> float | None:
+    """The data disk's use in percent; with `in_flight`, the uploads in flight and `extra_bytes` count as
+    used (what they may still write)."""
+    from maied.diskusage import disk_usage
+
+    usage = disk_usage(ctx.settings.audio_dir if ctx.settings.audio_dir.exists() else ctx.settings.DATA_DIR)
+    usable = usage.used_bytes + usage.available_bytes
+    pending = ctx.uploads_reserved + extra_bytes if in_flight else 0
+    return 100.0 * (usage.used_bytes + pending) / usable if usable else None
 
 
 def template_exists(ctx: ApiContext, template_id: str) -> bool:
@@ -87,9 +93,11 @@ def submit_task(ctx: ApiContext, task: NewTask) -> TaskRecord:
 @routes.post("/v1/process")
 async def process(request: web.Request) -> web.Response:
     ctx, who = ctx_of(request), identity_of(request)
-    _admission(ctx)
+    reserve = min(request.content_length or ctx.settings.max_file_bytes, ctx.settings.max_file_bytes)
+    _admission(ctx, reserve)
     task_id = new_task_id()
     task_dir = ctx.settings.audio_dir / task_id
+    ctx.uploads_reserved += reserve
     try:
         received = await upload.receive_upload(request, task_dir, ctx.settings.max_file_bytes)
         task_request = forms.build_request(forms.form_fields_to_dict(received.fields), audio=True)
@@ -97,32 +105,44 @@ async def process(request: web.Request) -> web.Response:
         forms.check_feasible(task_request, ctx.settings, audio=True,
                              template_exists=lambda t: template_exists(ctx, t))
         assert received.path is not None
-        info = await asyncio.to_thread(_probe, received.path)
+        info = await asyncio.to_thread(_probe, received.path, ctx.settings.MAX_AUDIO_SECONDS)
         task = NewTask(id=task_id, kind=TaskKind.AUDIO, owner=who.owner, request=task_request,
                        audio_path=str(received.path), input_duration=info)
         return _submit(ctx, task)
     except BaseException:
         upload.discard(task_dir)
         raise
+    finally:
+        ctx.uploads_reserved -= reserve
 
 
-def _probe(path: Any) -> float | None:
+def _probe(path: Any, max_audio_seconds: float) -> float | None:
+    """The header's duration; 415 for no audio, 413 AUDIO_TOO_LONG for a visible length past the limit."""
+    from maied.errors import AudioTooLong
     from maied.pipeline.media import probe_media
 
     info = probe_media(path)
     if not info.has_audio:
         raise UnsupportedMedia("the file has no audio stream")
+    if info.duration is not None and info.duration > max_audio_seconds:
+        raise AudioTooLong(f"the audio is {info.duration:.0f} s long, longer than MAX_AUDIO_SECONDS "
+                           f"({max_audio_seconds:g} s)", details={"duration_seconds": round(info.duration, 1),
+                                                                  "max_audio_seconds": max_audio_seconds})
     return info.duration
+
+
+async def _json_body(request: web.Request, shape: str) -> Any:
+    try:
+        return json.loads(await read_within(request.text()))
+    except (json.JSONDecodeError, UnicodeDecodeError, RecursionError):
+        raise InvalidRequest(f"the body must be JSON (nested at most a few hundred levels): {shape}") from None
 
 
 @routes.post("/v1/process_text")
 async def process_text(request: web.Request) -> web.Response:
     ctx, who = ctx_of(request), identity_of(request)
     _admission(ctx)
-    try:
-        body = await request.json()
-    except (json.JSONDecodeError, UnicodeDecodeError):
-        raise InvalidRequest("the body must be JSON: {\"text\", \"features\", \"template_id\"}") from None
+    body = await _json_body(request, '{"text", "features", "template_id"}')
     fields = forms.json_body_fields(body)
     text = body.get("text")
     if not isinstance(text, str) or not text.strip():
@@ -133,6 +153,38 @@ async def process_text(request: web.Request) -> web.Response:
     forms.check_feasible(task_request, ctx.settings, audio=False, template_exists=lambda t: template_exists(ctx, t))
     task = NewTask(id=new_task_id(), kind=TaskKind.TEXT, owner=who.owner, request=task_request, input_text=text)
     return _submit(ctx, task)
+
+
+@routes.post("/v1/tasks/{task_id}/summarize")
+async def summarize(request: web.Request) -> web.Response:
+    """A new text task: the LLM part alone, on the stored transcript of a finished or failed task."""
+    ctx, who = ctx_of(request), identity_of(request)
+    source = ctx.owned_task(request.match_info["task_id"], who)
+    _admission(ctx)
+    body = await _json_body(request, '{"template_id", "features"}')
+    fields = forms.json_body_fields({k: v for k, v in body.items() if k in ("template_id", "features")}
+                                    if isinstance(body, dict) else body)
+    task_request = forms.build_request({"features": ["summary"], **fields}, audio=False)
+    text = _stored_transcript(_readable(ctx, source))
+    task_request.language = (source.results or {}).get("language") or source.request.language
+    task_request.vocabulary = source.request.vocabulary
+    task_request.source_task_id = source.id
+    forms.check_feasible(task_request, ctx.settings, audio=False, template_exists=lambda t: template_exists(ctx, t))
+    task = NewTask(id=new_task_id(), kind=TaskKind.TEXT, owner=who.owner, request=task_request, input_text=text)
+    return _submit(ctx, task)
+
+
+def _stored_transcript(record: TaskRecord) -> str:
+    """The text a summary of `record` reads: its cleaned transcript when it has one, else the raw one (a
+    text task's own text); 409 while it runs or when it ended without one."""
+    if not record.status.is_terminal:
+        raise TaskNotFinished(f"task {record.id} is {record.status.value}: summarize it once it has ended")
+    results = record.results or {}
+    text = record.input_text if record.kind == TaskKind.TEXT else (
+        results.get("clean_transcript") or results.get("raw_transcript"))
+    if not text or not str(text).strip():
+        raise NoTranscript(f"task {record.id} ended {record.status.value} without a transcript to summarize")
+    return str(text)
 
 
 def _readable(ctx: ApiContext, record: TaskRecord) -> TaskRecord:
@@ -188,6 +240,8 @@ async def list_tasks(request: web.Request) -> web.Response:
         cursor = int(request.query["cursor"]) if request.query.get("cursor") else None
     except ValueError:
         raise InvalidRequest("limit and cursor must be integers") from None
+    if cursor is not None and not 0 <= cursor < 2**63:
+        raise InvalidRequest("cursor must be a next_cursor this route answered")
     if not 1 <= limit <= 500:
         raise InvalidRequest("limit must be between 1 and 500")
     records = ctx.store.list_tasks(status=status_filter, owner=None if who.is_admin else who.owner,
@@ -220,9 +274,7 @@ async def delete(request: web.Request) -> web.Response:
 async def transcript(request: web.Request) -> web.Response:
     ctx, who = ctx_of(request), identity_of(request)
     record = _readable(ctx, ctx.owned_task(request.match_info["task_id"], who))
-    if record.status != TaskStatus.COMPLETE or record.results is None:
-        raise TaskNotFinished(f"task {record.id} is {record.status.value}: it has no transcript")
-    results, fmt = record.results, request.match_info["fmt"]
+    results, fmt = _transcript_results(record), request.match_info["fmt"]
     segments = results.get("segments") or []
     if fmt == "json":
         return web.json_response({"task_id": record.id, "language": results.get("language"),
@@ -232,3 +284,13 @@ async def transcript(request: web.Request) -> web.Response:
             "vtt": lambda: subtitles.to_vtt(segments)}[fmt]()
     ctype = {"txt": "text/plain", "srt": "application/x-subrip", "vtt": "text/vtt"}[fmt]
     return web.Response(text=body, content_type=ctype, charset="utf-8")
+
+
+def _transcript_results(record: TaskRecord) -> dict[str, Any]:
+    """The results holding the transcript: a complete task's, or a failed one's kept ASR part; else 409."""
+    results = record.results
+    if record.status == TaskStatus.COMPLETE and results is not None:
+        return results
+    if record.status == TaskStatus.FAILED and results and "raw_transcript" in results:
+        return results
+    raise TaskNotFinished(f"task {record.id} is {record.status.value}: it has no transcript")

@@ -9,6 +9,7 @@ from typing import Any
 
 from aiohttp import web
 
+from maied.api.connections import read_within
 from maied.api.context import ctx_of, identity_of
 from maied.errors import Forbidden, InvalidRequest, NotFound, TemplateNotFound
 from maied.templates import TemplateStore, builtin_templates_dir
@@ -32,8 +33,8 @@ def _not_found_404(exc: TemplateNotFound) -> NotFound:
 
 async def _json_body(request: web.Request) -> dict[str, Any]:
     try:
-        body = await request.json()
-    except (json.JSONDecodeError, UnicodeDecodeError):
+        body = json.loads(await read_within(request.text()))
+    except (json.JSONDecodeError, UnicodeDecodeError, RecursionError):
         raise InvalidRequest("the body must be JSON: {\"id\", \"schema\", \"prompt\", \"example\"}") from None
     if not isinstance(body, dict):
         raise InvalidRequest("the body must be a JSON object")
@@ -43,8 +44,9 @@ async def _json_body(request: web.Request) -> dict[str, Any]:
 @routes.get("/v1/templates")
 async def list_templates(request: web.Request) -> web.Response:
     store = _store(request)
-    body: dict[str, Any] = {"templates": store.list(kind=request.query.get("kind") or None)}
-    problems = store.problems()
+    # off the loop: a template placed by hand is checked (in the bounded process) the first time it is seen
+    templates, problems = await asyncio.to_thread(store.list_with_problems, request.query.get("kind") or None)
+    body: dict[str, Any] = {"templates": templates}
     if problems:
         body["invalid"] = [{"id": tid, "problem": problem} for tid, problem in sorted(problems.items())]
     return web.json_response(body)
@@ -53,7 +55,8 @@ async def list_templates(request: web.Request) -> web.Response:
 @routes.get("/v1/templates/{template_id}")
 async def get_template(request: web.Request) -> web.Response:
     try:
-        return web.json_response(_store(request).get(request.match_info["template_id"]).to_dict())
+        template = await asyncio.to_thread(_store(request).get, request.match_info["template_id"])
+        return web.json_response(template.to_dict())
     except TemplateNotFound as exc:
         raise _not_found_404(exc) from None
 
@@ -61,7 +64,7 @@ async def get_template(request: web.Request) -> web.Response:
 @routes.get("/v1/templates/{template_id}/schema")
 async def get_template_schema(request: web.Request) -> web.Response:
     try:
-        return web.json_response(_store(request).schema(request.match_info["template_id"]))
+        return web.json_response(await asyncio.to_thread(_store(request).schema, request.match_info["template_id"]))
     except TemplateNotFound as exc:
         raise _not_found_404(exc) from None
 

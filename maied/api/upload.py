@@ -14,6 +14,7 @@ from pathlib import Path
 from aiohttp import BodyPartReader, web
 from aiohttp.http_exceptions import HttpProcessingError
 
+from maied.api.connections import read_within
 from maied.errors import DiskFull, FileTooLarge, InvalidRequest, UnsupportedMedia
 
 CHUNK = 256 * 1024
@@ -46,7 +47,7 @@ async def receive_upload(request: web.Request, task_dir: Path, max_bytes: int) -
     upload = Upload()
     try:
         reader = await request.multipart()
-        while (part := await reader.next()) is not None:
+        while (part := await read_within(reader.next())) is not None:
             if not isinstance(part, BodyPartReader):
                 raise InvalidRequest("nested multipart is not accepted")
             await _receive_part(part, upload, task_dir, max_bytes)
@@ -74,7 +75,7 @@ async def _receive_part(part: BodyPartReader, upload: Upload, task_dir: Path, ma
         return
     if len(upload.fields) >= MAX_FIELDS:
         raise InvalidRequest(f"too many form fields (limit {MAX_FIELDS})")
-    data = await part.read_chunk(MAX_FIELD_BYTES + 1)
+    data = await read_within(part.read_chunk(MAX_FIELD_BYTES + 1))
     if len(data) > MAX_FIELD_BYTES:
         raise InvalidRequest(f"form field {part.name!r} is longer than {MAX_FIELD_BYTES} bytes")
     try:
@@ -86,7 +87,7 @@ async def _receive_part(part: BodyPartReader, upload: Upload, task_dir: Path, ma
 async def _stream_to_file(part: BodyPartReader, path: Path, max_bytes: int) -> int:
     size = 0
     with open(path, "wb") as out:
-        while chunk := await part.read_chunk(CHUNK):
+        while chunk := await read_within(part.read_chunk(CHUNK)):
             size += len(chunk)
             if size > max_bytes:
                 raise FileTooLarge(_too_large(max_bytes), details={"limit_bytes": max_bytes})

@@ -17,7 +17,8 @@ def iso(ts: float | None) -> str | None:
 
 
 def status_body(record: TaskRecord, queue_position: int | None) -> dict[str, Any]:
-    complete = record.status == TaskStatus.COMPLETE
+    # A failed task keeps what its earlier stages produced (the transcript of a task whose LLM stage failed).
+    finished = record.status in (TaskStatus.COMPLETE, TaskStatus.FAILED)
     return {
         "task_id": record.id,
         "status": record.status.value,
@@ -31,7 +32,9 @@ def status_body(record: TaskRecord, queue_position: int | None) -> dict[str, Any
         "queue_position": queue_position,
         "versions": record.versions or None,
         "metrics": record.metrics or None,
-        "results": record.results if complete else None,
+        "results": record.results if finished else None,
+        "source_task_id": record.request.source_task_id,
+        "worker": record.worker,
     }
 
 

@@ -29,6 +29,8 @@ class ASROptions:
     prompt: str | None = None
     temperature: float | None = None
     segment_detail: bool = False
+    expected_languages: tuple[str, ...] = ()
+    """When `language` is None: the languages detection is held to (see maied.asr.language)."""
 
     @classmethod
     def for_task(cls, request: TaskRequest, settings: Settings, word_timestamps: bool = False) -> ASROptions:
@@ -44,6 +46,7 @@ class ASROptions:
             prompt=request.prompt or None,
             temperature=request.temperature,
             segment_detail=request.segment_detail,
+            expected_languages=settings.expected_languages,
         )
 
     def task_choices(self) -> dict[str, Any]:

@@ -14,6 +14,7 @@ import numpy as np
 from maied.asr.base import ASROptions, ASRResult, duration_weighted_confidence, no_speech_warning
 from maied.asr.checkpoint import checkpoint_sha256
 from maied.asr.hallucination import Candidate, filter_hallucinations
+from maied.asr.language import LanguageChoice, choose_language
 from maied.asr.recut import CutRules, recut_segments
 from maied.asr.whisper_models import WEIGHTS_FILE, prepare_whisper_model
 from maied.domain import Segment, Word
@@ -154,19 +155,27 @@ class WhisperBackend:
         audio = np.ascontiguousarray(audio, dtype=np.float32)
         seconds = audio.shape[0] / SAMPLE_RATE
         started = time.perf_counter()
+        choice = self._choose_language(audio, options)
+        if choice is not None:  # decoded once, in the chosen language
+            options = dataclasses.replace(options, language=choice.language)
         candidates, info = self._decode(audio, options)
         elapsed = time.perf_counter() - started
         report = filter_hallucinations(candidates)
         segments = recut_segments(report.segments, CUT_RULES)
         if not options.word_timestamps:  # the batched path asks for word times to cut lines; not wanted here
             segments = [dataclasses.replace(s, words=None) for s in segments]
+        warnings = [] if segments else [no_speech_warning(seconds)]
+        fallback = choice.warning() if choice is not None else None
+        if fallback is not None:
+            warnings.append(fallback)
         return ASRResult(
             segments=segments,
             language=info.language,
-            language_probability=round(float(info.language_probability), 4),
+            language_probability=round(float(choice.probability if choice else info.language_probability), 4),
             confidence_avg=duration_weighted_confidence(segments),
-            warnings=[] if segments else [no_speech_warning(seconds)],
+            warnings=warnings,
             metrics={
+                **(choice.metrics() if choice is not None else {}),
                 "asr_seconds": round(elapsed, 3),
                 "asr_rtf": round(elapsed / seconds, 4) if seconds else None,
                 "audio_seconds": round(seconds, 3),
@@ -175,6 +184,24 @@ class WhisperBackend:
                 **report.metrics(),
             },
         )
+
+    def _choose_language(self, audio: np.ndarray, options: ASROptions) -> LanguageChoice | None:
+        """With EXPECTED_LANGUAGES and no language given: detect it (on the speech, as transcribe() does)
+        and hold it to the list; None otherwise (transcribe() detects as usual)."""
+        if options.language or not options.expected_languages:
+            return None
+        vad = decode_kwargs(options).get("vad_parameters")
+        try:
+            try:
+                _, _, probabilities = self._model.detect_language(audio=audio, vad_filter=options.enable_vad,
+                                                                  vad_parameters=vad)
+            except ValueError:  # the VAD found no speech at all: detect on the whole audio
+                _, _, probabilities = self._model.detect_language(audio=audio)
+        except MemoryError as exc:
+            raise ModelMemoryError(f"out of memory during language detection: {exc}") from None
+        except RuntimeError as exc:
+            raise ASRProcessingError(f"Whisper language detection failed: {exc}") from None
+        return choose_language([(str(c), float(p)) for c, p in probabilities], options.expected_languages)
 
     def _decode(self, audio: np.ndarray, options: ASROptions) -> tuple[list[Candidate], Any]:
         """Run the model; faster-whisper decodes lazily, so the segments are consumed here."""

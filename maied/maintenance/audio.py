@@ -10,11 +10,10 @@ from __future__ import annotations
 import time
 from pathlib import Path
 
-from maied.maintenance import queries
 from maied.maintenance.files import DAY, FileInfo, age_days, check_root, is_under, walk_files
 from maied.maintenance.plan import Plan, PlannedFile, PlannedTask, TaskAction
 from maied.settings import Settings
-from maied.store import TaskRecord, TaskStore
+from maied.store import TaskQueue, TaskRecord
 
 
 def task_audio_files(audio_dir: Path, record: TaskRecord, reason: str) -> list[PlannedFile]:
@@ -34,20 +33,20 @@ def purge_action(record: TaskRecord, reason: str) -> PlannedTask:
     return PlannedTask(record.id, TaskAction.PURGE_AUDIO, 0, reason)
 
 
-def plan_clean_audio(settings: Settings, store: TaskStore, *, now: float | None = None) -> Plan:
+def plan_clean_audio(settings: Settings, store: TaskQueue, *, now: float | None = None) -> Plan:
     now = time.time() if now is None else now
     audio_dir = settings.audio_dir
     plan = Plan("clean-audio", root=audio_dir, prune_folders=True)
     if audio_dir.is_dir():
         check_root(audio_dir)
     cutoff = now - settings.RETENTION_DAYS * DAY
-    for record in queries.finished_with_audio(store.conn, finished_before=cutoff):
+    for record in store.finished_with_audio(finished_before=cutoff):
         age = age_days(record.completed_at or now, now)
         reason = (f"audio of task {record.id} ({record.status.value}, finished {age:.1f} days ago;"
                   f" RETENTION_DAYS={settings.RETENTION_DAYS:g})")
         plan.files.extend(task_audio_files(audio_dir, record, reason))
         plan.tasks.append(purge_action(record, reason))
-    plan.files.extend(_orphans(audio_dir, queries.task_statuses(store.conn), cutoff, now))
+    plan.files.extend(_orphans(audio_dir, store.task_statuses(), cutoff, now))
     return plan
 
 

@@ -24,7 +24,7 @@ from maied.maintenance.report import outcome_lines
 from maied.maintenance.results import plan_clean_results
 from maied.maintenance.run import execute
 from maied.settings import Settings, load_settings
-from maied.store import TaskStore
+from maied.store import TaskQueue, open_store
 
 maintenance = click.Group("maintenance", help="Clean up logs, audio and results; watch the data disk.")
 
@@ -48,12 +48,12 @@ def _dry(settings: Settings, flag: bool | None) -> bool:
 
 
 @contextmanager
-def _open_store(settings: Settings) -> Iterator[TaskStore | None]:
-    """The task store, or None when there is no database yet (never create one from here)."""
-    if not settings.db_path.is_file():
+def _open_store(settings: Settings) -> Iterator[TaskQueue | None]:
+    """The task store, or None when there is no SQLite database yet (never create one from here)."""
+    if not settings.DATABASE_URL and not settings.db_path.is_file():
         yield None
         return
-    store = TaskStore(settings.db_path)
+    store = open_store(settings)
     try:
         yield store
     finally:
@@ -74,21 +74,24 @@ def _exit_code(outcomes: list[Outcome]) -> int:
     return 1 if any(o.failures for o in outcomes) else 0
 
 
-PlanMaker = Callable[[Settings, TaskStore], Plan]
+PlanMaker = Callable[[Settings, TaskQueue], Plan]
 
 
 def _run_store_verbs(settings: Settings, makers: list[PlanMaker], dry: bool) -> list[Outcome]:
     with _open_store(settings) as store:
         if store is None:
             return [Outcome("database", dry, notes=[f"no database at {settings.db_path}: nothing to do"])]
-        return [execute(make(settings, store), store, dry_run=dry) for make in makers]
+        with store.maintenance_lock("maintenance") as mine:
+            if not mine:
+                return [Outcome("database", dry, notes=["another host runs maintenance now: nothing to do"])]
+            return [execute(make(settings, store), store, dry_run=dry) for make in makers]
 
 
-def _audio(settings: Settings, store: TaskStore) -> Plan:
+def _audio(settings: Settings, store: TaskQueue) -> Plan:
     return plan_clean_audio(settings, store)
 
 
-def _results(settings: Settings, store: TaskStore) -> Plan:
+def _results(settings: Settings, store: TaskQueue) -> Plan:
     return plan_clean_results(settings.RESULT_TTL, store)
 
 

@@ -4,11 +4,10 @@ oldest-first (the audio of finished tasks, whatever their age) until the disk is
 from __future__ import annotations
 
 from maied.diskusage import DiskUsage, disk_usage
-from maied.maintenance import queries
 from maied.maintenance.audio import purge_action, task_audio_files
 from maied.maintenance.plan import Plan, PlannedFile, PlannedTask
 from maied.settings import Settings
-from maied.store import TaskStore
+from maied.store import TaskQueue
 
 
 def data_disk_usage(settings: Settings) -> DiskUsage:
@@ -27,11 +26,11 @@ def count_until_below(sizes: list[int], usage: DiskUsage, threshold: float) -> i
     return len(sizes)
 
 
-def plan_emergency_cleanup(settings: Settings, store: TaskStore, usage: DiskUsage) -> Plan:
+def plan_emergency_cleanup(settings: Settings, store: TaskQueue, usage: DiskUsage) -> Plan:
     threshold = settings.DISK_THRESHOLD
     plan = Plan("disk-monitor", root=settings.audio_dir, prune_folders=True)
     groups: list[tuple[list[PlannedFile], PlannedTask]] = []
-    for record in queries.finished_with_audio(store.conn):
+    for record in store.finished_with_audio():
         reason = (f"emergency: audio of task {record.id} ({record.status.value}), oldest first while the disk"
                   f" is above DISK_THRESHOLD={threshold:g}%")
         files = task_audio_files(settings.audio_dir, record, reason)

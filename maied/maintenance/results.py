@@ -8,22 +8,21 @@ from __future__ import annotations
 
 import time
 
-from maied.maintenance import queries
 from maied.maintenance.plan import Plan, PlannedTask, TaskAction
-from maied.store import TaskStore
+from maied.store import TaskQueue
 
 VACUUM_MIN_FREE_BYTES = 1 << 20
 VACUUM_MIN_FREE_FRACTION = 0.25
 
 
-def plan_clean_results(ttl_seconds: float, store: TaskStore, *, now: float | None = None) -> Plan:
+def plan_clean_results(ttl_seconds: float, store: TaskQueue, *, now: float | None = None) -> Plan:
     now = time.time() if now is None else now
     plan = Plan("clean-results")
-    for item in queries.results_to_expire(store.conn, now - ttl_seconds):
+    for item in store.results_to_expire(now - ttl_seconds):
         age_h = (now - item.completed_at) / 3600
         reason = f"results of task {item.task_id}, finished {age_h:.1f} h ago (RESULT_TTL={ttl_seconds:g} s)"
         plan.tasks.append(PlannedTask(item.task_id, TaskAction.EXPIRE_RESULTS, item.results_bytes, reason))
-    free, size = queries.free_bytes(store.conn)
+    free, size = store.space_reclaimable()
     plan.vacuum = worth_vacuum(free + plan.db_bytes, size)
     if plan.vacuum:
         plan.notes.append(f"vacuum the database ({free + plan.db_bytes} of {size} bytes free after expiry)")
@@ -37,10 +36,9 @@ def worth_vacuum(free_bytes: int, file_bytes: int) -> bool:
     return free_bytes >= VACUUM_MIN_FREE_BYTES and free_bytes / file_bytes >= VACUUM_MIN_FREE_FRACTION
 
 
-def vacuum_if_worth_it(store: TaskStore) -> bool:
-    free, size = queries.free_bytes(store.conn)
+def vacuum_if_worth_it(store: TaskQueue) -> bool:
+    free, size = store.space_reclaimable()
     if not worth_vacuum(free, size):
         return False
-    store.conn.execute("VACUUM")
-    store.conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+    store.compact()
     return True

@@ -10,12 +10,12 @@ from maied.errors import MaieError
 from maied.maintenance.files import is_under, remove_empty_dirs
 from maied.maintenance.plan import Outcome, Plan, PlannedFile, PlannedTask, TaskAction
 from maied.maintenance.results import vacuum_if_worth_it
-from maied.store import TaskStore
+from maied.store import TaskQueue
 
 log = logging.getLogger(__name__)
 
 
-def execute(plan: Plan, store: TaskStore | None, *, dry_run: bool) -> Outcome:
+def execute(plan: Plan, store: TaskQueue | None, *, dry_run: bool) -> Outcome:
     outcome = Outcome(plan.verb, dry_run, notes=list(plan.notes))
     if dry_run:
         outcome.files = list(plan.files)
@@ -34,7 +34,7 @@ def execute(plan: Plan, store: TaskStore | None, *, dry_run: bool) -> Outcome:
     return outcome
 
 
-def _tasks_not_finished(plan: Plan, store: TaskStore | None) -> set[str]:
+def _tasks_not_finished(plan: Plan, store: TaskQueue | None) -> set[str]:
     """Re-check at execution time: a task that is (somehow) not finished keeps everything."""
     ids = {f.task_id for f in plan.files if f.task_id} | {t.task_id for t in plan.tasks}
     if store is None:
@@ -79,7 +79,7 @@ def _remove_task_folders(plan: Plan, blocked: set[str]) -> None:
         remove_empty_dirs(top, root)
 
 
-def _apply_task_action(task: PlannedTask, store: TaskStore, blocked: set[str], outcome: Outcome) -> None:
+def _apply_task_action(task: PlannedTask, store: TaskQueue, blocked: set[str], outcome: Outcome) -> None:
     if task.task_id in blocked:
         return
     try:

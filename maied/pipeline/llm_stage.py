@@ -15,7 +15,7 @@ from maied.domain import Feature, TaskRequest, TaskWarning
 from maied.errors import InvalidRequest, TemplateRequired
 from maied.llm.base import GenerationStats, LLMBackend, Purpose
 from maied.llm.enhance import EnhancementOutcome, enhance_transcript, skipped_warning
-from maied.llm.models import EMBEDDED_NAME, configured_model
+from maied.llm.models import embedded_model
 from maied.llm.summarize import AnswerHook, summarize
 from maied.settings import Settings
 from maied.templates import ENHANCEMENT_TEMPLATE_ID, TemplateStore
@@ -64,17 +64,28 @@ def run_llm_stage(
                            stats=stats, answer_hook=answer_hook)
         out.results["summary"] = result.summary
         out.metrics.update(summary_pieces=result.pieces, summary_merge_levels=result.merge_levels,
-                           summary_retries=result.retries)
+                           summary_retries=result.retries, summary_language=result.language)
     out.metrics.update(_stats_metrics(stats, used))
     described = used.get("summary") or used.get("enhance")
     if described is not None:
         out.versions["summarization_llm"] = described.describe()
-    embedded = sorted(p for p in used if not configured_model(settings, cast(Purpose, p)))
-    if embedded:
-        out.warnings.append(TaskWarning("EMBEDDED_MODEL", (
-            f"{' and '.join(embedded)} written by the embedded {EMBEDDED_NAME}, a small demonstration model that "
-            "can miss or invent facts; set LLM_SUM_MODEL / LLM_ENHANCE_MODEL (e.g. Qwen3-4B on vLLM) for production")))
+    warning = _embedded_warning(settings, used)
+    if warning is not None:
+        out.warnings.append(warning)
     return out
+
+
+def _embedded_warning(settings: Settings, used: dict[str, LLMBackend]) -> TaskWarning | None:
+    """EMBEDDED_MODEL when an embedded (runs-anywhere) model wrote a summary or a clean transcript."""
+    models = {p: embedded_model(settings, cast(Purpose, p)) for p in sorted(used)}
+    written = [p for p, m in models.items() if m is not None]
+    if not written:
+        return None
+    names = sorted({m.name for m in models.values() if m is not None})
+    what = " and ".join("summary" if p == "summary" else "clean transcript" for p in written)
+    return TaskWarning("EMBEDDED_MODEL", (
+        f"{what} written by the embedded {' and '.join(names)} on this host's CPU: a small model that can miss "
+        "facts; for production accuracy set LLM_SUM_MODEL / LLM_ENHANCE_MODEL (e.g. Qwen3-4B on vLLM)"))
 
 
 def _enhance(

@@ -80,6 +80,7 @@ class WindowedResult:
         self.segments.extend(shift_segment(s, shift) for s in part.segments)
         if self.language is None:
             self.language, self.language_probability = part.language, part.language_probability
+            self.metrics.update({k: v for k, v in part.metrics.items() if k.startswith("language_")})
         self.samples += audio_samples
         coverage = part.metrics.get("vad_coverage")
         if isinstance(coverage, (int, float)):
@@ -101,14 +102,15 @@ class WindowedResult:
 
 def transcribe_windowed(path: Path, backend: ASRBackend, options: ASROptions,
                         window_seconds: float = WINDOW_SECONDS,
-                        on_progress: Callable[[float], None] | None = None) -> ASRResult:
+                        on_progress: Callable[[float], None] | None = None,
+                        max_seconds: float | None = None) -> ASRResult:
     """Transcribe the file at `path` piece by piece (see the module doc); raises what decoding/ASR raise.
     `on_progress` gets the seconds of audio done after each piece (the worker's time limit follows it)."""
     from maied.pipeline.media import iter_mono16k_windows
 
     total = WindowedResult()
     count = 0
-    for offset, audio in pieces(iter_mono16k_windows(path, window_seconds)):
+    for offset, audio in pieces(iter_mono16k_windows(path, window_seconds, max_seconds)):
         part = backend.transcribe(audio, options)
         total.add(offset, audio.shape[0], part)
         if options.language is None and total.language:

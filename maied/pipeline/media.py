@@ -10,14 +10,14 @@ from __future__ import annotations
 
 import contextlib
 import logging
-from collections.abc import Iterator
+from collections.abc import Generator, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, BinaryIO
 
 import numpy as np
 
-from maied.errors import AudioDecodeError, AudioTooShort, UnsupportedMedia
+from maied.errors import AudioDecodeError, AudioTooLong, AudioTooShort, UnsupportedMedia
 
 log = logging.getLogger(__name__)
 
@@ -158,11 +158,25 @@ def probe_media(path: Path) -> MediaInfo:
     try:
         with _open_input(path, container) as handle:
             info = _media_info(handle, container)
-    except av.error.FFmpegError as exc:
+            if info.has_audio:
+                _first_frames_decode(handle, container)
+    except (av.error.FFmpegError, AudioDecodeError) as exc:
         raise UnsupportedMedia(f"not a readable {container} file: {_reason(exc)}") from None
     if not info.has_audio:
         raise UnsupportedMedia(f"the {container} file has no audio stream")
     return info
+
+
+def _first_frames_decode(handle: Any, container: str) -> None:
+    """The first frames of the audio decode: random bytes behind a valid-looking header (ID3, ADTS or
+    MPEG sync, RIFF...) are refused here (415) rather than accepted and failed later."""
+    decoded = _decode_stream(handle, handle.streams.audio[0])
+    try:
+        first = next(decoded, None)
+    finally:
+        decoded.close()
+    if first is None or first.size == 0:
+        raise UnsupportedMedia(f"no audio could be decoded from the start of the {container} file")
 
 
 def _media_info(handle: Any, container: str) -> MediaInfo:
@@ -185,13 +199,14 @@ def _media_info(handle: Any, container: str) -> MediaInfo:
 
 
 # --- decoding ---------------------------------------------------------------------------------------
-def decode_to_mono16k(path: Path, max_seconds: float | None = None) -> np.ndarray:
+def decode_to_mono16k(path: Path, max_seconds: float | None = None,
+                      max_audio_seconds: float | None = None) -> np.ndarray:
     """The whole audio track as float32 mono at 16 kHz; raises AudioDecodeError (also past `max_seconds`:
     decoding stops there, so a file whose header understates its length cannot fill the memory)."""
     limit = None if max_seconds is None else round(max_seconds * SAMPLE_RATE)
     chunks: list[np.ndarray] = []
     held = 0
-    for chunk in _iter_decoded(path):
+    for chunk in _iter_decoded(path, max_audio_seconds):
         chunks.append(chunk)
         held += chunk.size
         if limit is not None and held > limit:
@@ -203,15 +218,16 @@ def decode_to_mono16k(path: Path, max_seconds: float | None = None) -> np.ndarra
     return audio
 
 
-def iter_mono16k_windows(path: Path, window_seconds: float) -> Iterator[np.ndarray]:
-    """Float32 mono 16 kHz windows of `window_seconds` (the last may be shorter), decoded as they go."""
+def iter_mono16k_windows(path: Path, window_seconds: float, max_seconds: float | None = None) -> Iterator[np.ndarray]:
+    """Float32 mono 16 kHz windows of `window_seconds` (the last may be shorter), decoded as they go;
+    AudioTooLong past `max_seconds`."""
     if window_seconds <= 0:
         raise ValueError("window_seconds must be positive")
     size = max(1, round(window_seconds * SAMPLE_RATE))
     pending: list[np.ndarray] = []
     held = 0
     produced = False
-    for chunk in _iter_decoded(path):
+    for chunk in _iter_decoded(path, max_seconds):
         pending.append(chunk)
         held += chunk.size
         while held >= size:
@@ -226,7 +242,20 @@ def iter_mono16k_windows(path: Path, window_seconds: float) -> Iterator[np.ndarr
         raise AudioDecodeError(f"{path.name}: no audio could be decoded (empty or truncated file)")
 
 
-def _iter_decoded(path: Path) -> Iterator[np.ndarray]:
+def _iter_decoded(path: Path, max_seconds: float | None = None) -> Iterator[np.ndarray]:
+    """Mono 16 kHz chunks; AudioTooLong as soon as more than `max_seconds` were decoded (a file whose
+    header hides its length, e.g. hours of silence in a small FLAC, stops within seconds)."""
+    limit = None if max_seconds is None else round(max_seconds * SAMPLE_RATE)
+    held = 0
+    for chunk in _iter_decoded_unbounded(path):
+        held += chunk.size
+        if limit is not None and held > limit:
+            raise AudioTooLong(f"{path.name}: the audio is longer than MAX_AUDIO_SECONDS ({max_seconds:g} s)",
+                               details={"max_audio_seconds": max_seconds})
+        yield chunk
+
+
+def _iter_decoded_unbounded(path: Path) -> Iterator[np.ndarray]:
     import av
 
     try:
@@ -242,7 +271,7 @@ def _iter_decoded(path: Path) -> Iterator[np.ndarray]:
         raise AudioDecodeError(f"{path.name}: cannot decode the {container} audio: {_reason(exc)}") from None
 
 
-def _decode_stream(handle: Any, stream: Any) -> Iterator[np.ndarray]:
+def _decode_stream(handle: Any, stream: Any) -> Generator[np.ndarray, None, None]:
     import av
 
     resampler = av.AudioResampler(format="flt", layout="mono", rate=SAMPLE_RATE)

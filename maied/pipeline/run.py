@@ -19,6 +19,8 @@ from maied.worker.protocol import TaskInput
 StageReporter = Callable[[TaskStatus, float | None], None]
 ProgressReporter = Callable[[float], None]
 """Seconds of audio transcribed so far (long recordings, after each window)."""
+ASRPartKeeper = Callable[[dict[str, Any]], None]
+"""Takes the ASR part (see `run_asr_part`) as soon as ASR ends, before a later stage can fail or crash."""
 SAMPLE_RATE = 16000
 
 
@@ -38,13 +40,17 @@ class _Run:
 
 
 def run_task(task: TaskInput, models: ModelCache, settings: Settings, report: StageReporter,
-             progress: ProgressReporter | None = None) -> PipelineOutput:
-    """The whole pipeline, or its LLM part when the task carries its stored ASR part."""
+             progress: ProgressReporter | None = None, keep_asr_part: ASRPartKeeper | None = None) -> PipelineOutput:
+    """The whole pipeline, or its LLM part when the task carries its stored ASR part. When a later stage
+    follows the ASR of a recording, `keep_asr_part` gets the ASR part first, so that a failure or crash of
+    that stage loses nothing (the worker stores it)."""
     run = _Run(task, settings, models, report, progress=progress)
     if task.asr_output is not None:
         _resume(run, task.asr_output)
     else:
         _first_part(run)
+        if keep_asr_part is not None and task.kind == TaskKind.AUDIO and task.request.wants_llm():
+            keep_asr_part(_asr_part(run))
     if task.request.wants_llm():
         _llm(run)
     _finish_metrics(run)
@@ -57,6 +63,10 @@ def run_asr_part(task: TaskInput, models: ModelCache, settings: Settings, report
     together): what `run_task` needs to go on later in another worker child, as plain JSON data."""
     run = _Run(task, settings, models, report, progress=progress)
     _first_part(run)
+    return _asr_part(run)
+
+
+def _asr_part(run: _Run) -> dict[str, Any]:
     return {"output": run.out.to_dict(), "text": run.text, "asr_punctuates": run.asr_punctuates,
             "elapsed": round(time.monotonic() - run.started, 3)}
 
@@ -93,7 +103,8 @@ def _preprocess(run: _Run) -> np.ndarray | None:
         run.out.metrics["input_duration_seconds"] = round(plan.header_seconds or 0.0, 3) or None
         run.out.metrics["preprocess_seconds"] = round(time.monotonic() - started, 3)
         return None
-    audio = decode_to_mono16k(_audio_path(run.task), max_seconds=WHOLE_FILE_MAX_SECONDS)
+    audio = decode_to_mono16k(_audio_path(run.task), max_seconds=WHOLE_FILE_MAX_SECONDS,
+                              max_audio_seconds=run.settings.MAX_AUDIO_SECONDS)
     duration = len(audio) / SAMPLE_RATE
     run.out.metrics["input_duration_seconds"] = round(duration, 3)
     run.out.metrics["preprocess_seconds"] = round(time.monotonic() - started, 3)
@@ -132,7 +143,8 @@ def _transcribe(run: _Run, audio: np.ndarray | None) -> None:
     if audio is None:
         from maied.pipeline.long_audio import transcribe_windowed
 
-        result = transcribe_windowed(_audio_path(run.task), backend, options, on_progress=run.progress)
+        result = transcribe_windowed(_audio_path(run.task), backend, options, on_progress=run.progress,
+                                     max_seconds=run.settings.MAX_AUDIO_SECONDS)
         duration = run.out.metrics["input_duration_seconds"] = result.metrics["audio_seconds"]
         ensure_min_seconds(duration)
     else:
@@ -154,6 +166,7 @@ def _record_asr(run: _Run, described: dict[str, Any], result: Any, seconds: floa
     results["language"] = result.language
     metrics = run.out.metrics
     metrics.update(result.metrics)
+    metrics["language_probability"] = result.language_probability
     metrics["asr_seconds"] = round(seconds, 3)
     metrics["asr_rtf"] = round(seconds / duration, 4) if duration else None
     metrics["asr_confidence_avg"] = result.confidence_avg

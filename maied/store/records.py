@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import sqlite3
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -49,9 +48,14 @@ class TaskRecord:
     audio_purged_at: float | None = None
     asr_output: dict[str, Any] | None = None
     """The ASR part kept for the LLM part (see STAGE_WAITING_FOR_LLM); None until the ASR part is done."""
+    worker: str | None = None
+    """WORKER_NAME of the host that claimed the task last (the one that ran it, once finished)."""
+    claim_token: str | None = None
+    """The fencing token of the claim holding the task; None while no host holds it."""
 
     @classmethod
-    def from_row(cls, row: sqlite3.Row) -> TaskRecord:
+    def from_row(cls, row: Any) -> TaskRecord:
+        """From a row of either engine (sqlite3.Row or a psycopg dict row)."""
         return cls(
             seq=row["seq"],
             id=row["id"],
@@ -78,6 +82,8 @@ class TaskRecord:
             results_expired_at=row["results_expired_at"],
             audio_purged_at=row["audio_purged_at"],
             asr_output=_load(row["asr_output"], None),
+            worker=row["worker"],
+            claim_token=row["claim_token"],
         )
 
 

@@ -41,6 +41,15 @@ MIGRATIONS: list[str] = [
     """
     ALTER TABLE tasks ADD COLUMN asr_output TEXT;
     """,
+    # 3: claims carry the host, a fencing token and a lease; hosts beat; cluster-wide values.
+    """
+    ALTER TABLE tasks ADD COLUMN worker TEXT;
+    ALTER TABLE tasks ADD COLUMN claim_token TEXT;
+    ALTER TABLE tasks ADD COLUMN lease_until REAL;
+    CREATE TABLE hosts (name TEXT PRIMARY KEY, heartbeat_at REAL NOT NULL, running_task TEXT,
+                        started_at REAL NOT NULL);
+    CREATE TABLE cluster (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+    """,
 ]
 
 SCHEMA_VERSION = len(MIGRATIONS)

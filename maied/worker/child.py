@@ -89,7 +89,8 @@ def run_one(task: TaskInput, models: ModelCache, settings: Settings, channel: Ch
         if task.phase == "asr":
             part = run_asr_part(task, models, settings, report, progress)
         else:
-            output = run_task(task, models, settings, report, progress)
+            output = run_task(task, models, settings, report, progress, keep_asr_part=lambda part: channel.send(
+                {"type": "asr_part", "task_id": task.id, "asr_output": part}))
     except Exception as exc:  # every failure of a stage is recorded on the task, never lost
         code, message = classify_failure(exc)
         if code == "ASR_PROCESSING_ERROR" and stage["current"] == TaskStatus.PROCESSING_LLM.value:

@@ -3,6 +3,7 @@
 supervisor -> child: init {settings}, run {task}, ping {n}
 child -> supervisor: ready {pid}, pong {n}, stage {task_id, status, input_duration}, model_load {kind, name,
 seconds}, progress {task_id, audio_seconds} (long recordings), done {task_id, output}, asr_done {task_id, asr_output} (the ASR part of a task run in parts),
+asr_part {task_id, asr_output} (the ASR part of a task run whole, kept before its LLM stage runs),
 failed {task_id, code, message, stage}
 """
 

@@ -18,8 +18,8 @@ from maied.domain import PipelineOutput, TaskStatus, TaskWarning
 from maied.pipeline.long_audio import WHOLE_FILE_MAX_SECONDS
 from maied.pipeline.sharing import SharingPlan, plan_model_sharing
 from maied.settings import Settings
-from maied.store import TaskRecord, TaskStore
-from maied.store.tasks import Phase
+from maied.store import Phase, TaskQueue, TaskRecord
+from maied.worker.lease import LeaseKeeper
 from maied.worker.process import WorkerProcess, kill_stale_worker
 from maied.worker.protocol import Part, TaskInput
 
@@ -29,6 +29,9 @@ HEADER_TRUSTED_SECONDS = WHOLE_FILE_MAX_SECONDS
 recordings are windowed and report their progress."""
 PROGRESS_AHEAD_SECONDS = 120.0
 """Audio the next window of a long recording may add (two 60 s windows), allowed for in the limit."""
+STORE_RETRY_FIRST = 0.5
+STORE_RETRY_MAX = 30.0
+"""A write the store refuses (disk full, database locked) is retried from 0.5 s, doubling up to 30 s."""
 
 
 @dataclass
@@ -40,7 +43,7 @@ class Running:
 
 
 class Supervisor:
-    def __init__(self, store: TaskStore, settings: Settings, *,
+    def __init__(self, store: TaskQueue, settings: Settings, *,
                  on_status: Callable[[str], None] | None = None, sharing: SharingPlan | None = None):
         self.store = store
         self.settings = settings
@@ -56,7 +59,11 @@ class Supervisor:
         self._stopping = False
         self._drain_deadline: float | None = None
         self._pgid_file = settings.DATA_DIR / "run" / "worker.pgid"
+        self.store_error: str | None = None
+        self._retry = 0.0
+        """Set while the store refuses writes (e.g. the disk is full); /health is unhealthy meanwhile."""
         store.add_listener(self._on_store_change)
+        self.leases = LeaseKeeper(store, settings, self._running_record, on_lost=self._interrupt.set)
 
     # --- lifecycle ------------------------------------------------------------------------------
     def recover(self) -> dict[str, TaskStatus]:
@@ -69,17 +76,25 @@ class Supervisor:
 
     async def run_forever(self) -> None:
         heartbeat = asyncio.ensure_future(self._heartbeat())
+        leases = asyncio.ensure_future(self.leases.run())
         log.info("models %s: %s", self.sharing.mode, self.sharing.reason,
                  extra={"event": "model_sharing", **self.sharing.to_dict()})
         try:
             while not self._stopping:
-                claimed = self._claim()
+                try:
+                    claimed = self._claim()
+                except Exception as exc:  # the store cannot be read or written: wait, never end
+                    self._store_failed("claim the next task", exc)
+                    await self._idle_wait(self._retry_after())
+                    continue
+                self._store_ok()
                 if claimed is None:
                     await self._idle_wait()
                     continue
                 await self._run(*claimed)
         finally:
             heartbeat.cancel()
+            leases.cancel()
             if self.worker is not None:
                 await self.worker.stop()
                 self.worker = None
@@ -141,21 +156,24 @@ class Supervisor:
             return f"idle, {self.store.pending_count()} pending"
         return f"task {self.running.record.id}: {self.running.stage}"
 
+    def _running_record(self) -> TaskRecord | None:
+        return None if self.running is None else self.running.record
+
     # --- waiting --------------------------------------------------------------------------------
     def _on_store_change(self, task_id: str, status: TaskStatus) -> None:
-        if status == TaskStatus.PENDING:
-            self._wakeup.set()
+        if status in (TaskStatus.PENDING, TaskStatus.PROCESSING_ASR):  # new work, or an ASR part now waits
+            self._wakeup.set()                                           # for its LLM part (maybe on another host)
         if self.running is not None and self.running.record.id == task_id:
             self._interrupt.set()
 
-    async def _idle_wait(self) -> None:
+    async def _idle_wait(self, retry: float | None = None) -> None:
         self._wakeup.clear()
         idle = self.settings.WORKER_IDLE_SECONDS
-        timeout = idle if idle > 0 and self.worker is not None else 30.0
+        timeout = retry or (idle if idle > 0 and self.worker is not None else 30.0)
         try:
             await asyncio.wait_for(self._wakeup.wait(), timeout)
         except TimeoutError:
-            if idle > 0 and self.worker is not None:
+            if retry is None and idle > 0 and self.worker is not None:
                 log.info("worker idle for %.0f s: stopping it to free its models", idle)
                 await self.worker.stop()
                 self.worker = None
@@ -190,7 +208,8 @@ class Supervisor:
             await self._follow(worker)
         except Exception as exc:  # the daemon must never die of one task
             log.exception("supervisor error on task %s", record.id)
-            self.store.fail(record.id, "WORKER_CRASHED", f"worker could not run the task: {exc}")
+            await self._record("fail the task", self.store.fail, record.id, "WORKER_CRASHED",
+                               f"worker could not run the task: {exc}", token=record.claim_token)
         finally:
             self.running = None
             self._status()
@@ -211,10 +230,12 @@ class Supervisor:
             return await self._ensure_worker()
         except (RuntimeError, OSError, TimeoutError) as exc:
             self.worker = None
-            status = self.store.requeue_after_crash(record.id, max_attempts=self.settings.MAX_ATTEMPTS,
-                                                    reason=f"the worker child did not start: {exc}")
+            status = await self._record("requeue after a failed start", self.store.requeue_after_crash, record.id,
+                                        max_attempts=self.settings.MAX_ATTEMPTS,
+                                        reason=f"the worker child did not start: {exc}",
+                                        token=record.claim_token)
             log.error("worker child did not start for task %s (%s): task is now %s", record.id, exc,
-                      status.value)
+                      getattr(status, "value", status))
             return None
 
     async def _ensure_worker(self) -> WorkerProcess:
@@ -229,7 +250,7 @@ class Supervisor:
             message = await self._next_event(worker, running)
             if message is None:
                 return
-            if self._handle(message, running):
+            if await self._handle(message, running):
                 return
 
     async def _next_event(self, worker: WorkerProcess, running: Running) -> dict[str, Any] | None:
@@ -259,22 +280,26 @@ class Supervisor:
         return max(0.0, min(limits) - time.monotonic())
 
     async def _interrupted(self, worker: WorkerProcess, running: Running) -> bool:
-        task_id = running.record.id
+        task_id, token = running.record.id, running.record.claim_token
         now = time.monotonic()
         if now >= running.deadline:
             await self._kill(worker)
             limit = running.deadline - running.started
-            self.store.fail(task_id, "JOB_TIMEOUT", f"the task ran longer than its limit of {limit:.0f} s",
-                            stage=running.stage)
+            await self._record("record a timeout", self.store.fail, task_id, "JOB_TIMEOUT",
+                               f"the task ran longer than its limit of {limit:.0f} s", stage=running.stage, token=token)
             return True
-        current = self.store.get(task_id)
+        current = await self._record("read the task", self.store.get, task_id)
+        if current is not None and current.claim_token != token:  # lease lost: another host has the task
+            await self._kill(worker)
+            log.error("task %s: this host lost its lease; it is not ours to record any more", task_id)
+            return True
         if current is None or current.cancel_requested or current.status.is_terminal:
             await self._kill(worker)
-            self.store.mark_cancelled(task_id)
+            await self._record("record a cancel", self.store.mark_cancelled, task_id, token=token)
             return True
         if self._drain_deadline is not None and now >= self._drain_deadline:
             await self._kill(worker)
-            self.store.requeue_for_shutdown(task_id)
+            await self._record("requeue for shutdown", self.store.requeue_for_shutdown, task_id, token=token)
             log.warning("shutdown grace expired: task %s put back in the queue", task_id)
             return True
         return False
@@ -283,24 +308,27 @@ class Supervisor:
         await worker.kill()
         self.worker = None
         reason = worker.exit_reason()
-        status = self.store.requeue_after_crash(running.record.id, max_attempts=self.settings.MAX_ATTEMPTS,
-                                                reason=reason)
+        status = await self._record("requeue after a crash", self.store.requeue_after_crash, running.record.id,
+                                    max_attempts=self.settings.MAX_ATTEMPTS, reason=reason,
+                                    token=running.record.claim_token)
         log.error("worker child died during task %s (%s): task is now %s", running.record.id, reason,
-                  status.value)
+                  getattr(status, "value", status))
 
     async def _kill(self, worker: WorkerProcess) -> None:
         await worker.kill()
         self.worker = None
 
-    def _handle(self, message: dict[str, Any], running: Running) -> bool:
-        """Apply one child message; True when the task is finished."""
-        kind, task_id = message["type"], running.record.id
+    async def _handle(self, message: dict[str, Any], running: Running) -> bool:
+        """Apply one child message; True when the task is finished. A finished task's result is kept
+        here and written again until the store takes it."""
+        kind, task_id, token = message["type"], running.record.id, running.record.claim_token
         if kind == "stage":
             running.stage = message["status"]
             duration = message.get("input_duration")
             if duration:
                 running.deadline = running.started + self._limit(duration)
-            self.store.set_stage(task_id, TaskStatus(running.stage), input_duration=duration)
+            self._try_write("record a stage", self.store.set_stage, task_id, TaskStatus(running.stage),
+                            input_duration=duration, token=token)
             self._status()
         elif kind == "progress":  # a long recording: the limit follows the audio really transcribed
             done = float(message.get("audio_seconds") or 0.0) + PROGRESS_AHEAD_SECONDS
@@ -308,17 +336,63 @@ class Supervisor:
         elif kind == "model_load":
             name = str(message.get("kind")).split(":")[0]  # "asr", "llm"
             self.model_loads[name] = self.model_loads.get(name, 0) + 1
-            self.store.bump_counter(f"model_loads:{name}")
+            self._try_write("count a model load", self.store.bump_counter, f"model_loads:{name}")
         elif kind == "done":
-            self.store.complete(task_id, _output(message["output"]))
+            await self._record("record the result", self.store.complete, task_id, _output(message["output"]),
+                               token=token)
             return True
         elif kind == "asr_done":  # swap: the LLM part runs later, in the child that holds the LLM
-            self.store.save_asr_output(task_id, message["asr_output"])
+            await self._record("record the transcript", self.store.save_asr_output, task_id, message["asr_output"],
+                               token=token)
             return True
+        elif kind == "asr_part":  # kept before the LLM stage: a failure or crash there loses no transcript
+            self._try_write("keep the transcript", self.store.keep_asr_output, task_id, message["asr_output"],
+                            token=token)
         elif kind == "failed":
-            self.store.fail(task_id, message["code"], message["message"], stage=message.get("stage"))
+            await self._record("record the failure", self.store.fail, task_id, message["code"], message["message"],
+                               stage=message.get("stage"), token=token)
             return True
         return False
+
+    # --- writes the store may refuse (disk full) ----------------------------------------------------
+    async def _record(self, what: str, write: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
+        """`write` until the store takes it, backing off; given up only when a shutdown's grace is over
+        (the task is then recovered as interrupted at the next start)."""
+        while True:
+            try:
+                result = write(*args, **kwargs)
+            except Exception as exc:
+                self._store_failed(what, exc)
+                if self._drain_deadline is not None and time.monotonic() >= self._drain_deadline:
+                    log.error("shutting down: could not %s; the task is recovered at the next start", what)
+                    return None
+                await asyncio.sleep(self._retry_after())
+                continue
+            self._store_ok()
+            return result
+
+    def _try_write(self, what: str, write: Callable[..., Any], *args: Any, **kwargs: Any) -> None:
+        """A write that may be lost (progress, counters): tried once."""
+        try:
+            write(*args, **kwargs)
+        except Exception as exc:
+            self._store_failed(what, exc)
+
+    def _store_failed(self, what: str, exc: Exception) -> None:
+        if self.store_error is None:
+            log.error("the store refuses writes (could not %s: %s): retrying with back-off", what, exc,
+                      extra={"event": "store_unwritable"})
+        self.store_error = f"could not {what}: {exc}"
+        self._retry = min(STORE_RETRY_MAX, max(STORE_RETRY_FIRST, 2 * self._retry))
+
+    def _store_ok(self) -> None:
+        if self.store_error is not None:
+            log.warning("the store takes writes again", extra={"event": "store_writable"})
+        self.store_error = None
+        self._retry = 0.0
+
+    def _retry_after(self) -> float:
+        return self._retry or STORE_RETRY_FIRST
 
     def _status(self) -> None:
         if self.on_status is not None:

@@ -94,6 +94,31 @@ def test_result_of_a_failed_task_exits_1(stub: StubDaemon, maictl) -> None:
     assert result.stderr.startswith("maictl: error: JOB_TIMEOUT: task t1 failed")
 
 
+def test_result_of_a_task_failed_after_its_transcript_prints_both(stub: StubDaemon, maictl) -> None:
+    """The LLM stage failed: the kept transcript on stdout, the failure on stderr, exit 1."""
+    results = {"raw_transcript": TRANSCRIPT, "language": "vi", "segments": [{"start": 0.0, "end": 2.5, "text": TRANSCRIPT}]}
+    task_id = stub.add_task([status_doc("t1", "FAILED", stage="PROCESSING_LLM", error_code="LLM_PROCESSING_ERROR",
+                                        error="invalid summary", results=results)])
+    result = maictl("result", task_id)
+    assert result.exit_code == 1
+    assert result.stdout == TRANSCRIPT + "\n"
+    assert result.stderr == ("maictl: error: LLM_PROCESSING_ERROR: task t1 failed in PROCESSING_LLM: "
+                             "invalid summary\n")
+
+
+@pytest.mark.parametrize("fmt", ["txt", "json", "summary"])
+def test_result_shows_the_tasks_warnings_on_stderr_in_every_format(stub: StubDaemon, maictl, fmt: str) -> None:
+    task_id = complete_task(stub, summary={"title": "t"})
+    stub.tasks[task_id][0]["warnings"] = [{"code": "EMBEDDED_MODEL", "message": "a small model"},
+                                          {"code": "ENHANCEMENT_SKIPPED", "message": "already\npunctuated"}]
+    result = maictl("result", task_id, "--format", fmt)
+    assert result.exit_code == 0
+    assert result.stderr.splitlines() == ["maictl: warning: EMBEDDED_MODEL: a small model",
+                                          "maictl: warning: ENHANCEMENT_SKIPPED: already punctuated"]
+    if fmt != "txt":
+        json.loads(result.stdout)
+
+
 def test_list_for_people_and_machines(stub: StubDaemon, maictl) -> None:
     complete_task(stub)
     stub.add_task([status_doc("t2", "PENDING")])

@@ -30,7 +30,7 @@ def long_flags(command: click.Command) -> list[str]:
 
 def test_the_expected_commands_exist() -> None:
     assert COMMANDS == ["cancel", "delete", "health", "list", "models", "result", "status", "submit",
-                        "submit-text", "templates"]
+                        "submit-text", "summarize", "templates"]
 
 
 @pytest.mark.parametrize("name", COMMANDS)

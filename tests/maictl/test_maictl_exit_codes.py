@@ -27,6 +27,7 @@ def assert_one_error_line(stderr: str, code: str, *fragments: str) -> None:
 # --- 2: usage ---------------------------------------------------------------------------------------
 @pytest.mark.parametrize("args, fragment", [
     (["submit", "/nonexistent/a.wav"], "does not exist"),
+    (["submit", "/dev/zero"], "/dev/zero is not a regular file"),
     (["submit", __file__, "--features", "transcribe"], "'transcribe' is not one of"),
     (["submit", __file__, "--features", "summary"], "needs --template"),
     (["submit", __file__, "--backend", "kaldi"], "'kaldi' is not one of"),

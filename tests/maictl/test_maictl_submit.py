@@ -140,6 +140,30 @@ def test_submit_text_from_a_file_with_wait(stub: StubDaemon, maictl, tmp_path: P
     assert json.loads(result.stdout)["status"] == "COMPLETE"
 
 
+def test_summarize_a_task_again_with_wait(stub: StubDaemon, maictl) -> None:
+    source = stub.add_task([status_doc("t1", "FAILED", error_code="LLM_PROCESSING_ERROR", error="bad summary",
+                                       results={"raw_transcript": "hello"})])
+    summary = {"title": "Họp"}
+    stub.next_script = [status_doc("t2", "PENDING"),
+                        status_doc("t2", "COMPLETE", results={"summary": summary},
+                                   warnings=[{"code": "EMBEDDED_MODEL", "message": "a small model"}])]
+    result = maictl("summarize", source, "--template", "meeting_notes_v1", "--wait")
+    assert result.exit_code == 0, result.stderr
+    assert stub.texts == [{"source": "t1", "features": ["summary"], "template_id": "meeting_notes_v1"}]
+    assert json.loads(result.stdout) == summary
+    assert "maictl: warning: EMBEDDED_MODEL: a small model" in result.stderr.splitlines()
+
+
+def test_summarize_without_wait_prints_the_new_task_and_needs_a_template(stub: StubDaemon, maictl) -> None:
+    source = stub.add_task()
+    assert maictl("summarize", source).exit_code == 2
+    result = maictl("summarize", source, "-t", "meeting_notes_v1", "-f", "clean_transcript,summary", "--json")
+    assert result.exit_code == 0
+    assert json.loads(result.stdout) == {"task_id": "t2", "status": "PENDING"}
+    assert stub.texts[0]["features"] == ["clean_transcript", "summary"]
+    assert maictl("summarize", "nope", "-t", "meeting_notes_v1").exit_code == 4
+
+
 def test_status_wait_follows_an_existing_task(stub: StubDaemon, maictl) -> None:
     task_id = stub.add_task()
     result = maictl("status", task_id, "--wait", "--json")
@@ -155,6 +179,15 @@ def test_wait_shows_the_tasks_warnings_on_stderr(stub: StubDaemon, maictl, wav: 
     assert result.exit_code == 0
     assert result.stdout == "\n"
     assert "maictl: warning: NO_SPEECH: no speech was found" in result.stderr.splitlines()
+
+
+def test_wait_json_shows_the_warnings_on_stderr_too(stub: StubDaemon, maictl, wav: Path) -> None:
+    stub.next_script = [status_doc("t1", "COMPLETE", results={"raw_transcript": "hello"},
+                                   warnings=[{"code": "EMBEDDED_MODEL", "message": "a small model"}])]
+    result = maictl("submit", str(wav), "--wait", "--json")
+    assert result.exit_code == 0
+    assert json.loads(result.stdout)["results"]["raw_transcript"] == "hello"
+    assert "maictl: warning: EMBEDDED_MODEL: a small model" in result.stderr.splitlines()
 
 
 def test_wait_rides_out_a_daemon_restart(stub: StubDaemon) -> None:

@@ -4,6 +4,7 @@ header only so far and otherwise follows the audio really transcribed."""
 
 from __future__ import annotations
 
+import asyncio
 import subprocess
 from pathlib import Path
 
@@ -58,7 +59,7 @@ def test_time_limit_believes_headers_only_so_far_then_follows_progress(tmp_path:
         assert supervisor._limit(1_000_000) == 2.0 * HEADER_TRUSTED_SECONDS  # a lying header buys 40 min
         store.submit(NewTask(id="t", kind=TaskKind.AUDIO, owner="uid:0", request=TaskRequest(), audio_path="/a"))
         running = Running(record=store.claim_next(), started=0.0, deadline=600.0)
-        supervisor._handle({"type": "progress", "task_id": "t", "audio_seconds": 3600.0}, running)
+        asyncio.run(supervisor._handle({"type": "progress", "task_id": "t", "audio_seconds": 3600.0}, running))
         assert running.deadline == pytest.approx(2.0 * (3600 + 120))  # real audio extends it
     finally:
         store.close()

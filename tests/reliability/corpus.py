@@ -78,7 +78,12 @@ def build_corpus(work: Path, local_target: Path) -> list[Case]:
         Case("flac-noise.flac", b"fLaC" + noise, UNDECODABLE),
         Case("ftyp-noise.m4a", b"\x00\x00\x00\x18ftypM4A " + noise, UNDECODABLE),
         Case("ebml-noise.webm", b"\x1a\x45\xdf\xa3webm" + noise, UNDECODABLE),
-        Case("id3-noise.mp3", _id3(100) + noise, UNDECODABLE),
+        Case("id3-noise.mp3", _id3(100) + noise, REFUSED),
+        # random bytes behind a header that looks right: the probe decodes the first frames (415)
+        Case("mpeg-sync-noise.mp3", b"\xff\xfb\x90\x64" + noise, REFUSED),
+        Case("id3-mpeg-sync-noise.mp3", _id3(0) + b"\xff\xfb\x90\x64" + noise, REFUSED),
+        Case("adts-noise.aac", b"\xff\xf1\x50\x80\x02\x1f\xfc" + noise, REFUSED),
+        Case("id3-adts-noise.aac", _id3(0) + b"\xff\xf1\x50\x80\x02\x1f\xfc" + noise, REFUSED),
         Case("id3-huge.mp3", _id3(0x0FFFFFFF) + noise, UNDECODABLE),
         Case("wav-huge-fmt.wav", b"RIFF\xff\xff\xff\xffWAVEfmt \xf0\xff\xff\x7f" + noise, UNDECODABLE),
         Case("mp4-huge-box.m4a", b"\x00\x00\x00\x18ftypM4A \x00\x00\x02\x00isomiso2"

@@ -96,7 +96,8 @@ def test_tasks_are_visible_only_to_their_owner_and_root(users: dict[str, User], 
         task_id = body["task_id"]
         assert daemon.wait_for(task_id, TERMINAL)["status"] == "COMPLETE"
         for method, path in [("GET", f"/v1/status/{task_id}"), ("POST", f"/v1/tasks/{task_id}/cancel"),
-                             ("DELETE", f"/v1/tasks/{task_id}"), ("GET", f"/v1/tasks/{task_id}/transcript.txt")]:
+                             ("DELETE", f"/v1/tasks/{task_id}"), ("GET", f"/v1/tasks/{task_id}/transcript.txt"),
+                             ("POST", f"/v1/tasks/{task_id}/summarize")]:
             status, body = as_user(b, daemon, method, path)
             assert (status, body["error"]["code"]) == ("404", "TASK_NOT_FOUND"), (method, path, body)
         assert as_user(b, daemon, "GET", "/v1/tasks")[1]["tasks"] == [], "another uid's task is not listed"

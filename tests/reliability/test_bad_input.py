@@ -17,6 +17,7 @@ from maied.worker.test_hooks import fake_transcript
 from tests.e2e.daemon_harness import TERMINAL, Daemon, running_daemon
 from tests.reliability.corpus import build_corpus, make_fifo
 from tests.reliability.helpers import audio_folders, tone_wav
+from tests.reliability.hostile import HealthMonitor
 
 pytestmark = pytest.mark.slow
 
@@ -51,7 +52,7 @@ def test_malformed_media_corpus(tmp_path: Path) -> None:
     fifo = make_fifo(Path(str(tmp_path)) / "never-read.fifo")
     corpus = build_corpus(tmp_path, fifo)
     wrong: dict[str, str] = {}
-    with running_daemon(**ENV) as daemon:
+    with running_daemon(**ENV) as daemon, HealthMonitor(daemon) as monitor:
         for case in corpus:
             path = tmp_path / f"fake0.01-{case.name}"
             path.write_bytes(case.data)
@@ -66,6 +67,7 @@ def test_malformed_media_corpus(tmp_path: Path) -> None:
             tasks = c.get("/v1/tasks", params={"limit": 500}).json()["tasks"]
         assert audio_folders(daemon.data_dir) <= {t["task_id"] for t in tasks}, "refused uploads leave no file"
     assert not wrong, f"unexpected outcomes: {wrong}"
+    monitor.assert_responsive()
     print(f"\nbad input: {len(corpus)} malformed files, every one refused (4xx) or FAILED with its code")
 
 

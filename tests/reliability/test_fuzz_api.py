@@ -60,7 +60,7 @@ def test_api_conforms_to_its_openapi(fuzzed_daemon: tuple[Daemon, str]) -> None:
     """Each operation in turn (schemathesis' pytest loader does not run under pytest 9: driven by hand)."""
     daemon, base_url = fuzzed_daemon
     operations = _operations(daemon)
-    assert len(operations) == 19, "every route is described (tests/api/test_openapi_coverage.py)"
+    assert len(operations) == 20, "every route is described (tests/api/test_openapi_coverage.py)"
     for operation in operations:
 
         @given(case=operation.as_strategy())
@@ -69,5 +69,27 @@ def test_api_conforms_to_its_openapi(fuzzed_daemon: tuple[Daemon, str]) -> None:
             CASES.append(f"{case.method} {case.path}")
             case.call_and_validate(base_url=base_url, headers={"X-API-Key": API_KEY}, timeout=70,
                                    excluded_checks=EXCLUDED)
+
+        fuzz()
+
+
+def test_hostile_variants_conform_too(fuzzed_daemon: tuple[Daemon, str]) -> None:
+    """The same cases sent with a compressed-body header (bodies are refused 415, never inflated), and the
+    task list with cursors far past any row: still no 5xx and only documented answers."""
+    daemon, base_url = fuzzed_daemon
+    for operation in _operations(daemon):
+        @given(case=operation.as_strategy())
+        @settings(max_examples=max(10, EXAMPLES // 10), deadline=None, suppress_health_check=list(HealthCheck),
+                  database=None)
+        def fuzz(case: schemathesis.Case) -> None:
+            CASES.append(f"{case.method} {case.path} (gzip)")
+            if case.path == "/v1/tasks":
+                case.query = {**(case.query or {}), "cursor": "9" * 30}
+            response = case.call_and_validate(base_url=base_url, excluded_checks=EXCLUDED, timeout=70,
+                                              headers={"X-API-Key": API_KEY, "Content-Encoding": "gzip"})
+            if case.path == "/v1/tasks":
+                assert response.status_code == 400, response.text
+            elif case.method.upper() in ("POST", "PUT") and case.body is not None and response.status_code not in (401, 403, 404):
+                assert response.status_code == 415, (case.method, case.path, response.status_code, response.text)
 
         fuzz()

@@ -1,4 +1,5 @@
-"""TaskStore against real SQLite files in a temp dir."""
+"""The store contract on both engines (SQLite files in a temp dir, a real PostgreSQL server), plus the
+SQLite engine's own pragmas and schema guard."""
 
 from __future__ import annotations
 
@@ -10,8 +11,9 @@ import pytest
 
 from maied.domain import PipelineOutput, TaskKind, TaskRequest, TaskStatus
 from maied.errors import QueueFull, TaskNotCancellable, TaskNotFinished, TaskNotFound
-from maied.store import NewTask, TaskStore
+from maied.store import NewTask, TaskQueue, TaskStore
 from maied.store.schema import SCHEMA_VERSION
+from tests.store.conftest import OpenQueue
 
 
 class Clock:
@@ -28,20 +30,20 @@ def clock() -> Clock:
 
 
 @pytest.fixture
-def store(tmp_path: Path, clock: Clock) -> TaskStore:
-    s = TaskStore(tmp_path / "maie.db", clock=clock)
-    yield s
-    s.close()
+def store(open_queue: OpenQueue, clock: Clock) -> TaskQueue:
+    return open_queue(clock=clock)
 
 
 def new(task_id: str, owner: str = "uid:1000") -> NewTask:
     return NewTask(id=task_id, kind=TaskKind.AUDIO, owner=owner, request=TaskRequest(), audio_path=f"/a/{task_id}")
 
 
-def test_pragmas_and_schema_version(store: TaskStore) -> None:
+def test_pragmas_and_schema_version(tmp_path: Path) -> None:
+    store = TaskStore(tmp_path / "maie.db")
     assert store.conn.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
     assert store.conn.execute("PRAGMA synchronous").fetchone()[0] == 2  # FULL
     assert store.conn.execute("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION
+    store.close()
 
 
 def test_newer_schema_is_refused(tmp_path: Path) -> None:
@@ -54,7 +56,7 @@ def test_newer_schema_is_refused(tmp_path: Path) -> None:
         TaskStore(path)
 
 
-def test_fifo_claim_and_positions(store: TaskStore) -> None:
+def test_fifo_claim_and_positions(store: TaskQueue) -> None:
     for i in range(3):
         store.submit(new(f"t{i}"))
     assert [store.queue_position(store.require(f"t{i}")) for i in range(3)] == [1, 2, 3]
@@ -64,22 +66,20 @@ def test_fifo_claim_and_positions(store: TaskStore) -> None:
     assert store.queue_position(store.require("t0")) is None
 
 
-def test_concurrent_claims_never_share_a_task(tmp_path: Path) -> None:
-    path = tmp_path / "maie.db"
-    seed = TaskStore(path)
+def test_concurrent_claims_never_share_a_task(open_queue: OpenQueue) -> None:
+    seed = open_queue()
     for i in range(60):
         seed.submit(new(f"t{i}"))
     claimed: list[str] = []
     lock = threading.Lock()
+    stores = [open_queue(worker=f"h{n}") for n in range(4)]
 
-    def claimer() -> None:
-        s = TaskStore(path)
+    def claimer(s: TaskQueue) -> None:
         while (rec := s.claim_next()) is not None:
             with lock:
                 claimed.append(rec.id)
-        s.close()
 
-    threads = [threading.Thread(target=claimer) for _ in range(4)]
+    threads = [threading.Thread(target=claimer, args=(s,)) for s in stores]
     for t in threads:
         t.start()
     for t in threads:
@@ -87,7 +87,7 @@ def test_concurrent_claims_never_share_a_task(tmp_path: Path) -> None:
     assert sorted(claimed) == sorted(f"t{i}" for i in range(60))
 
 
-def test_queue_full(store: TaskStore) -> None:
+def test_queue_full(store: TaskQueue) -> None:
     store.submit(new("a"), max_pending=2)
     store.submit(new("b"), max_pending=2)
     with pytest.raises(QueueFull):
@@ -96,7 +96,7 @@ def test_queue_full(store: TaskStore) -> None:
     store.submit(new("c"), max_pending=2)  # a running task does not count
 
 
-def test_finish_happens_once(store: TaskStore) -> None:
+def test_finish_happens_once(store: TaskQueue) -> None:
     store.submit(new("a"))
     store.claim_next()
     assert store.set_stage("a", TaskStatus.PROCESSING_ASR, input_duration=9.5)
@@ -108,7 +108,7 @@ def test_finish_happens_once(store: TaskStore) -> None:
     assert not store.set_stage("a", TaskStatus.PROCESSING_LLM)
 
 
-def test_crash_requeues_then_fails_at_max_attempts(store: TaskStore) -> None:
+def test_crash_requeues_then_fails_at_max_attempts(store: TaskQueue) -> None:
     store.submit(new("a"))
     store.claim_next()
     assert store.requeue_after_crash("a", max_attempts=2, reason="SIGSEGV") == TaskStatus.PENDING
@@ -118,7 +118,7 @@ def test_crash_requeues_then_fails_at_max_attempts(store: TaskStore) -> None:
     assert rec.error_code == "WORKER_CRASHED" and "SIGSEGV" in (rec.error or "")
 
 
-def test_recover_interrupted_requeues_without_attempts_up_to_max(store: TaskStore) -> None:
+def test_recover_interrupted_requeues_without_attempts_up_to_max(store: TaskQueue) -> None:
     store.submit(new("a"))
     for _ in range(3):
         store.claim_next()
@@ -129,7 +129,7 @@ def test_recover_interrupted_requeues_without_attempts_up_to_max(store: TaskStor
     assert rec.attempts == 0 and rec.requeues == 3 and rec.error_code == "WORKER_CRASHED"
 
 
-def test_cancel_pending_running_and_terminal(store: TaskStore) -> None:
+def test_cancel_pending_running_and_terminal(store: TaskQueue) -> None:
     store.submit(new("p"))
     store.submit(new("r"))
     assert store.request_cancel("p").status == TaskStatus.CANCELLED
@@ -143,7 +143,7 @@ def test_cancel_pending_running_and_terminal(store: TaskStore) -> None:
         store.request_cancel("nope")
 
 
-def test_delete_only_finished(store: TaskStore) -> None:
+def test_delete_only_finished(store: TaskQueue) -> None:
     store.submit(new("a"))
     store.claim_next()
     with pytest.raises(TaskNotFinished):
@@ -153,7 +153,7 @@ def test_delete_only_finished(store: TaskStore) -> None:
     assert store.get("a") is None
 
 
-def test_expire_results_keeps_the_row(store: TaskStore, clock: Clock) -> None:
+def test_expire_results_keeps_the_row(store: TaskQueue, clock: Clock) -> None:
     store.submit(new("a"))
     store.claim_next()
     store.complete("a", PipelineOutput(results={"raw_transcript": "x"}))
@@ -165,7 +165,7 @@ def test_expire_results_keeps_the_row(store: TaskStore, clock: Clock) -> None:
     assert rec.results is None and rec.results_expired_at is not None
 
 
-def test_listeners_fire_on_every_status_write(store: TaskStore) -> None:
+def test_listeners_fire_on_every_status_write(store: TaskQueue) -> None:
     seen: list[tuple[str, TaskStatus]] = []
     store.add_listener(lambda tid, st: seen.append((tid, st)))
     store.submit(new("a"))
@@ -176,7 +176,7 @@ def test_listeners_fire_on_every_status_write(store: TaskStore) -> None:
                                     TaskStatus.COMPLETE]
 
 
-def test_list_newest_first_with_cursor(store: TaskStore) -> None:
+def test_list_newest_first_with_cursor(store: TaskQueue) -> None:
     for i in range(5):
         store.submit(new(f"t{i}", owner="uid:1" if i % 2 else "uid:2"))
     page = store.list_tasks(limit=2)

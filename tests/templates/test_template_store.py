@@ -5,12 +5,13 @@ from __future__ import annotations
 
 import json
 import shutil
+import time
 from pathlib import Path
 
 import jsonschema
 import pytest
 
-from maied.errors import Conflict, InvalidRequest, TemplateNotFound
+from maied.errors import Conflict, InvalidRequest, LLMProcessingError, TemplateNotFound
 from maied.templates import ENHANCEMENT_TEMPLATE_ID, TemplateStore, validator_for_schema
 
 BUILTIN = Path(__file__).resolve().parents[2] / "templates"
@@ -167,3 +168,31 @@ def test_missing_body_fields_are_named(store: TemplateStore) -> None:
     with pytest.raises(InvalidRequest) as err:
         store.create("tiny", {"prompt": "{{ transcript }}"})
     assert err.value.details["missing"] == ["schema", "example"]
+
+
+def test_an_admins_template_renders_in_the_bounded_process(store: TemplateStore) -> None:
+    """A saved template whose work explodes only on a transcript longer than the save-time trial stops in
+    a task within seconds (LLM_PROCESSING_ERROR), and the same template renders normally otherwise."""
+    body = _payload()
+    body["prompt"] = ("{% if transcript|length > 40000 %}{% for i in range(100000) %}{% for j in range(100000) %}"
+                      "{% endfor %}{% endfor %}{% endif %}Summarize:\n{{ transcript }}")
+    template = store.create("tiny", body)
+    assert "xin chào" in template.render(transcript="xin chào")
+    started = time.monotonic()
+    with pytest.raises(LLMProcessingError) as err:
+        template.render(transcript="word " * 10_000)
+    assert time.monotonic() - started < 15
+    assert "failed to render" in err.value.message
+
+
+def test_a_template_placed_by_hand_is_checked_once_and_marked(store: TemplateStore) -> None:
+    body = _payload()
+    folder = store.user_dir / "by-hand"
+    folder.mkdir(parents=True)
+    (folder / "schema.json").write_text(json.dumps(body["schema"]))
+    (folder / "prompt.jinja").write_text(body["prompt"])
+    (folder / "example.json").write_text(json.dumps(body["example"]))
+    assert "by-hand" in {t["id"] for t in store.list()}
+    assert (folder / ".validated").is_file(), "the bounded check's verdict is kept beside the template"
+    (folder / "prompt.jinja").write_text("{% include 'x' %}{{ transcript }}")  # changed by hand: checked again
+    assert "include" in store.problems()["by-hand"]
