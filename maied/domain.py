@@ -68,7 +68,8 @@ class TaskRequest:
     prompt: str | None = None
     """Text that conditions recognition (Whisper's initial prompt: spelling, style, names)."""
     temperature: float | None = None
-    """Sampling temperature; None or 0 = Whisper's fallback ladder (0.0, 0.2, ... 1.0)."""
+    """Sampling temperature; None or 0 = the backend's default (Whisper: 0.0, no fallback ladder, measured in
+    docs/benchmarks.md)."""
     segment_detail: bool = False
     """Keep Whisper's per-segment decoding detail (seek, tokens, temperature, compression ratio,
     no-speech probability) in the results (OpenAI's verbose_json answers it)."""

@@ -124,9 +124,10 @@ class Settings(BaseSettings):
     WHISPER_BEAM_SIZE: int = Field(5, ge=1, le=20)
     """Beam size for Whisper decoding."""
     WHISPER_BATCH_SIZE: int = Field(-1, ge=-1, le=64)
-    """Batched decoding of VAD chunks (faster-whisper's BatchedInferencePipeline): -1 = auto (8 on CUDA, off on
-    CPU), 0 = off, N = batch size. Used when VAD is on. On CPU it is much faster (80 s of speech, 2 cores: RTF
-    0.034 vs 0.23, same WER) but merges speech across pauses into segments of up to 30 s: set 4 to take it."""
+    """Batched decoding of VAD chunks (faster-whisper's BatchedInferencePipeline): -1 = auto (batched, batch 8 on CPU
+    and CUDA), 0 = off (sequential decoding), N = batch size. Used when VAD is
+    on. Batched output is re-cut at word times into lines of <= 7 s and <= 84 characters (pauses, sentence
+    ends); docs/benchmarks.md has the measured speed and WER of both paths."""
 
     # --- Diarization ----------------------------------------------------------------------------
     DIARIZATION_DEVICE: Literal["auto", "cpu", "cuda"] = "auto"
