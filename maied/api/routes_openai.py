@@ -68,7 +68,7 @@ async def _queue(request: web.Request, ctx: ApiContext,
         forms.check_feasible(task_request, ctx.settings, audio=True,
                              template_exists=lambda t: template_exists(ctx, t))
         assert received.path is not None
-        duration = await asyncio.to_thread(_probe, received.path)
+        duration = await asyncio.to_thread(_probe, received.path, ctx.settings.MAX_AUDIO_SECONDS)
         task = NewTask(id=task_id, kind=TaskKind.AUDIO, owner=who.owner, request=task_request,
                        audio_path=str(received.path), input_duration=duration)
         return submit_task(ctx, task), answer
