@@ -57,8 +57,10 @@ SYSTEM_PROMPT = (
     "You turn a transcript into the JSON object the user asks for. Use only what the transcript says: never "
     "invent names, owners, dates, numbers or decisions. Copy figures and dates the way they were said; never "
     "add a year, a weekday or a date that was not said. A field with nothing said for it stays empty (\"\" or "
-    "[]). Write every text value in {language}."
+    "[])."
 )
+"""The same for every template and language, so that the model's cache of a transcript's tokens serves every
+template asked of it (templates put the transcript first; the language comes last, in `language_line`)."""
 LANGUAGE_REMINDERS = {"vi": " Viết mọi nội dung bằng tiếng Việt có dấu."}
 
 
@@ -71,9 +73,10 @@ def output_language(template: Template, text: str, language: str) -> str:
     return language or detect_text_language(text)[0]
 
 
-def system_prompt(language: str) -> str:
+def language_line(language: str) -> str:
+    """The last line of every summary prompt: the language to write in."""
     name = language_name(language) or "the language of the transcript"
-    return SYSTEM_PROMPT.format(language=name) + LANGUAGE_REMINDERS.get(language, "")
+    return f"Write every text value in {name}." + LANGUAGE_REMINDERS.get(language, "")
 
 
 def output_budget(backend: LLMBackend, template: Template) -> int:
@@ -86,8 +89,8 @@ def output_budget(backend: LLMBackend, template: Template) -> int:
 def input_budget(backend: LLMBackend, template: Template, **variables: Any) -> int:
     """Tokens of transcript that fit next to the rendered instruction and the answer."""
     empty = template.render(transcript="", **variables)
-    system = system_prompt(str(variables.get("language") or ""))
-    used = (backend.count_tokens(empty) + backend.count_tokens(system) + output_budget(backend, template)
+    extra = SYSTEM_PROMPT + language_line(str(variables.get("language") or ""))
+    used = (backend.count_tokens(empty) + backend.count_tokens(extra) + output_budget(backend, template)
             + CHAT_OVERHEAD_TOKENS)
     return backend.context_length - used
 
@@ -161,7 +164,7 @@ class _Runner:
         self.backend, self.template, self.stats, self.hook = backend, template, stats, answer_hook
         self.variables: dict[str, Any] = {"language": language, "language_name": language_name(language),
                                           "vocabulary": vocabulary, "speakers": speakers or []}
-        self.system = system_prompt(language)
+        self.last_line = language_line(language)
         self.validator = validator_for_schema(template.schema)
         self.retries = 0
         self._budgets: dict[bool, int] = {}
@@ -192,7 +195,8 @@ class _Runner:
 
     def _retry(self, prompts: list[str], failed: dict[int, tuple[str, str]], results: list[dict[str, Any] | None]) -> None:
         order = sorted(failed)
-        chats = [[self._chat(prompts[i])[0], *_retry_chat(prompts[i], *failed[i])] for i in order]
+        chats = [[self._chat(prompts[i])[0], *_retry_chat(self._chat(prompts[i])[1]["content"], *failed[i])]
+                 for i in order]
         for i, gen in zip(order, self._generate(chats, attempt=1), strict=True):
             value, error = self._check(gen, attempt=1, index=i)
             if error is not None:
@@ -203,7 +207,8 @@ class _Runner:
             results[i] = value
 
     def _chat(self, prompt: str) -> list[dict[str, str]]:
-        return [{"role": "system", "content": self.system}, {"role": "user", "content": prompt}]
+        return [{"role": "system", "content": SYSTEM_PROMPT},
+                {"role": "user", "content": f"{prompt}\n\n{self.last_line}"}]
 
     def _generate(self, chats: list[list[dict[str, str]]], *, attempt: int) -> list[Generation]:
         requests = []

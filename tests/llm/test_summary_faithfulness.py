@@ -3,8 +3,8 @@
 Six transcripts written for the purpose (three English, three Vietnamese; meetings and interviews; one
 with no action items), summarised as text tasks (the language detected from the text) by the default
 model on the CPU backend through the product's summarizer. Per language: at least 6 of 8 planted facts
-on average, no owner, date or figure that the transcript does not contain, every summary in the expected
-language, and no schema failure for any summary template on any transcript.
+on average, no owner, date or figure that the transcript does not contain, every summary in the
+transcript's language, and no schema failure for any summary template on any transcript.
 """
 
 from __future__ import annotations
@@ -88,7 +88,10 @@ def test_every_template_is_schema_valid_on_every_transcript(
     failed = [o for o in [*own_template_outcomes, *rest] if o.error]
     assert len(own_template_outcomes) + len(rest) == len(cases) * len(SUMMARY_TEMPLATES)
     assert failed == [], _report(failed)
-    wrong_language = [o for o in rest if o.score is not None and not o.score.language_ok]
+    # A template made for one language on a transcript in the other is a translation as well as a summary:
+    # its language is reported by bench.summaries, not held to here. Every other summary is in its language.
+    same = [o for o in rest if o.score is not None and o.template_id in KIND_TEMPLATES.values()]
+    wrong_language = [o for o in same if not o.score.language_ok]  # type: ignore[union-attr]
     assert wrong_language == [], _report(wrong_language)
 
 
