@@ -24,7 +24,7 @@ mkdir -p "$OUT_DIR" "$CACHE"
 
 # --- 1. tools ------------------------------------------------------------------------------------------
 need=""
-for pair in lintian:lintian systemd-analyze:systemd debootstrap:debootstrap dpkg-deb:dpkg-dev objdump:binutils \
+for pair in lintian:lintian unzip:unzip systemd-analyze:systemd debootstrap:debootstrap dpkg-deb:dpkg-dev objdump:binutils \
             espeak-ng:espeak-ng gcc:build-essential cmake:cmake; do
   command -v "${pair%%:*}" >/dev/null || need="$need ${pair#*:}"
 done
@@ -43,6 +43,16 @@ if [ -z "$DEB" ] && step build; then
 fi
 [ -n "$DEB" ] || DEB=$(ls -t "$OUT_DIR"/maie_*.deb 2>/dev/null | head -1)
 [ -f "$DEB" ] || die "no .deb to test"
+# The embedded summary model's package changes only with the model: built once, kept in the cache.
+MODEL_DEB=${MAIE_MODEL_DEB:-}
+if [ -z "$MODEL_DEB" ] && step build; then
+  log "building (or reusing) the model .deb"
+  MODEL_DEB=$(ls "$CACHE"/maie-model-qwen2.5-coder-1.5b_*_all.deb 2>/dev/null | head -1 || true)
+  [ -n "$MODEL_DEB" ] || MODEL_DEB=$(MAIE_WHEEL_CACHE="$CACHE/wheels" timeout 1200 packaging/deb/model/build.sh --out "$CACHE" | tail -1)
+fi
+[ -n "$MODEL_DEB" ] || MODEL_DEB=$(ls -t "$OUT_DIR"/maie-model-*.deb "$CACHE"/maie-model-*.deb 2>/dev/null | head -1)
+[ -f "$MODEL_DEB" ] || die "no model .deb to test"
+log "model package: $MODEL_DEB ($(du -h "$MODEL_DEB" | cut -f1))"
 log "package: $DEB ($(du -h "$DEB" | cut -f1)); $(dpkg-deb -f "$DEB" Version) depends: $(dpkg-deb -f "$DEB" Depends)"
 
 # --- 3. lintian --------------------------------------------------------------------------------------
@@ -50,6 +60,8 @@ if step lintian; then
   log "lintian"
   timeout 1200 lintian --fail-on error,warning --display-info --no-tag-display-limit "$DEB" \
     || die "lintian: fix the tag or override it with a reason in packaging/deb/lintian-overrides"
+  timeout 1200 lintian --fail-on error,warning --display-info --no-tag-display-limit "$MODEL_DEB" \
+    || die "lintian (model package)"
 fi
 
 # --- 4. a clean Debian root with the package installed -------------------------------------------------
@@ -88,8 +100,10 @@ if step root; then
     "$MIRROR" >/dev/null || die "debootstrap"
   mount_root
   cp "$DEB" "$ROOT/tmp/maie.deb"
-  log "dpkg -i (offline, no systemd running)"
-  timeout 600 "${IN_ROOT[@]}" dpkg -i /tmp/maie.deb || die "dpkg -i"
+  cp "$MODEL_DEB" "$ROOT/tmp/maie-model.deb"
+  log "dpkg -i (offline, no systemd running): maie and its recommended model package"
+  timeout 600 "${IN_ROOT[@]}" dpkg -i /tmp/maie.deb /tmp/maie-model.deb || die "dpkg -i"
+  rm -f "$ROOT/tmp/maie-model.deb"
   in_root getent passwd maie >/dev/null || die "no maie user"
   for d in /var/lib/maie /var/log/maie; do
     [ "$(in_root stat -c %U:%G "$d")" = maie:maie ] || die "$d is not maie:maie"
@@ -158,8 +172,8 @@ if step e2e; then
   result=$(timeout 600 "${AS_ALICE[@]}" /usr/bin/maictl submit /tmp/hello.wav --language en \
     --features raw_transcript,summary --template general-summary-en --wait --json) \
     || { echo "$result"; tail -50 "$ROOT/tmp/maied.out"; die "maictl submit --features summary"; }
-  echo "$result" | python3 -c 'import json,sys; s=json.load(sys.stdin)["results"]["summary"]; assert isinstance(s, dict) and s, s; print(json.dumps(s)[:400])' \
-    || die "no summary in: $(echo "$result" | head -c 2000)"
+  echo "$result" | python3 -c 'import json,sys; r=json.load(sys.stdin); s=r["results"]["summary"]; assert isinstance(s, dict) and s, s; print(json.dumps(s)[:400]); m=r["versions"]["summarization_llm"]["model"]; assert m.startswith("Qwen2.5-Coder-1.5B"), m; assert "report" in json.dumps(s).lower(), s' \
+    || die "no summary by the packaged Qwen model, or it lacks the report, in: $(echo "$result" | head -c 2000)"
   log "maintenance verbs from the installed package, as maie"
   in_root setpriv --reuid=maie --regid=maie --init-groups /usr/bin/maied maintenance clean-all --dry-run
   in_root setpriv --reuid=maie --regid=maie --init-groups /usr/bin/maied maintenance disk-monitor || true
@@ -171,10 +185,11 @@ fi
 if step purge; then
   [ -d "$ROOT/var/lib/maie" ] || die "purge needs the installed root (step root)"
   touch "$ROOT/var/lib/maie/keep-me"
-  in_root dpkg -r maie >/dev/null || die "dpkg -r"
+  in_root dpkg -r maie maie-model-qwen2.5-coder-1.5b >/dev/null || die "dpkg -r"
   [ -f "$ROOT/var/lib/maie/keep-me" ] && [ -f "$ROOT/etc/maie.env" ] || die "remove deleted data or config"
   [ ! -e "$ROOT/opt/maie" ] || die "remove left /opt/maie"
-  in_root dpkg --purge maie >/dev/null || die "dpkg --purge"
+  [ ! -e "$ROOT/usr/share/maie/models" ] || die "remove left the model behind"
+  in_root dpkg --purge maie maie-model-qwen2.5-coder-1.5b >/dev/null || die "dpkg --purge"
   [ ! -e "$ROOT/var/lib/maie" ] && [ ! -e "$ROOT/var/log/maie" ] && [ ! -e "$ROOT/etc/maie.env" ] \
     || die "purge left data behind"
   log "remove kept the data; purge removed it"

@@ -1,27 +1,31 @@
-"""The API over the Unix socket: submit latency (1 MB, 100 MB), status reads with 50 concurrent clients, RSS.
+"""The API over the Unix socket, driven by autocannon: submit latency (1 MB, 100 MB), status reads, RSS.
 
+The load generator is autocannon (Node.js; `npm install -g autocannon`, v9) with `--socketPath`, not a Python
+client sharing the daemon's interpreter costs: status reads from `--clients` connections for `--seconds`,
+submits (multipart, one connection, one after another) of a 1 MB and a 100 MB WAV.
 The worker is parked on a first task that waits (the tests' fake ASR backend,
-ASR_BACKEND_MODULE=tests.fake_asr, file named `hang-*`), so every measured upload stays PENDING and no
-transcription competes for the CPU: what is timed is the HTTP path (stream to disk, probe, store). Everything is cancelled before the daemon stops.
+ASR_BACKEND_MODULE=tests.fake_asr, file named `hang-*`), so every measured upload stays PENDING and no transcription competes for the CPU: what is timed
+is the HTTP path (stream to disk, probe, store). Everything is cancelled before the daemon stops.
 
+    npm install -g autocannon   # once
     python -m bench.api [--quick] [--device cpu|cuda] [--small N] [--large N] [--clients 50] [--seconds 10]
 """
 
 from __future__ import annotations
 
-import asyncio
+import json
+import os
 import shutil
+import subprocess
 import time
 from pathlib import Path
 from typing import Any
 
-import httpx
+import psutil
 
 from bench._common import (
     machine_line,
-    median,
     parser,
-    percentile,
     print_table,
     speech_wav,
     tone_wav_of_size,
@@ -41,41 +45,39 @@ def park_worker(daemon: Daemon, work: Path) -> str:
     return task_id
 
 
-def submit_latencies(daemon: Daemon, path: Path, count: int) -> list[float]:
-    seconds = []
-    with daemon.client(timeout=600) as client:
-        for _ in range(count):
-            with open(path, "rb") as fh:
-                started = time.perf_counter()
-                r = client.post("/v1/process", files={"file": (path.name, fh)}, data={"language": "en"})
-                seconds.append(time.perf_counter() - started)
-            if r.status_code != 202:
-                raise RuntimeError(f"submit answered {r.status_code}: {r.text}")
-    return seconds
+def cpu_seconds(pid: int) -> float:
+    """CPU time (user + system) the daemon's main process has used: what a request costs, whatever the load."""
+    times = psutil.Process(pid).cpu_times()
+    return float(times.user + times.system)
 
 
-async def _reader(socket: str, task_id: str, until: float, latencies: list[float]) -> None:
-    transport = httpx.AsyncHTTPTransport(uds=socket)
-    async with httpx.AsyncClient(transport=transport, base_url="http://maied", timeout=60) as client:
-        while time.perf_counter() < until:
-            started = time.perf_counter()
-            r = await client.get(f"/v1/status/{task_id}")
-            latencies.append(time.perf_counter() - started)
-            r.raise_for_status()
+def autocannon(socket: Path, path: str, *args: str) -> dict[str, Any]:
+    """Run autocannon against the daemon's socket; its JSON summary."""
+    tool = shutil.which("autocannon")
+    if tool is None:
+        raise SystemExit("bench.api needs autocannon: npm install -g autocannon")
+    out = subprocess.run([tool, "--json", "--socketPath", str(socket), *args, f"http://maied{path}"],
+                         capture_output=True, text=True, check=True)
+    result: dict[str, Any] = json.loads(out.stdout)
+    return result
+
+
+def submit_latencies(daemon: Daemon, path: Path, count: int) -> dict[str, Any]:
+    form = json.dumps({"file": {"type": "file", "path": str(path), "options": {"filename": path.name}},
+                       "language": {"type": "text", "value": "en"}})
+    got = autocannon(daemon.socket, "/v1/process", "-c", "1", "-a", str(count), "-m", "POST", "--form", form,
+                     "-t", "600")
+    if got.get("non2xx") or got.get("errors"):
+        raise RuntimeError(f"submits failed: {got.get('non2xx')} non-2xx, {got.get('errors')} errors")
+    return got
 
 
 def status_reads(daemon: Daemon, task_id: str, clients: int, seconds: float) -> dict[str, Any]:
-    latencies: list[float] = []
-
-    async def run() -> float:
-        started = time.perf_counter()
-        await asyncio.gather(*(_reader(str(daemon.socket), task_id, started + seconds, latencies)
-                               for _ in range(clients)))
-        return time.perf_counter() - started
-
-    wall = asyncio.run(run())
-    return {"count": len(latencies), "rps": len(latencies) / wall, "p50": median(latencies),
-            "p99": percentile(latencies, 99)}
+    got = autocannon(daemon.socket, f"/v1/status/{task_id}", "-c", str(clients), "-d", str(seconds))
+    if got.get("non2xx") or got.get("errors"):
+        raise RuntimeError(f"reads failed: {got.get('non2xx')} non-2xx, {got.get('errors')} errors")
+    return {"count": got["requests"]["total"], "rps": got["requests"]["average"],
+            "p50": got["latency"]["p50"], "p99": got["latency"]["p99"]}
 
 
 def cancel_all(daemon: Daemon) -> None:
@@ -112,18 +114,24 @@ def main() -> None:
         rows = []
         with RssSampler(pid) as upload_rss:
             for label, path in files.items():
-                lat = submit_latencies(daemon, path, small if label == "1 MB" else large)
+                cpu0 = cpu_seconds(pid)
+                got = submit_latencies(daemon, path, small if label == "1 MB" else large)
+                n, lat = got["requests"]["total"], got["latency"]
                 mb = path.stat().st_size / 1e6
-                rows.append([label, len(lat), median(lat), percentile(lat, 99), mb / median(lat)])
+                rows.append([label, n, lat["p50"], lat["p99"], lat["max"], mb / (lat["p50"] / 1000),
+                             1000 * (cpu_seconds(pid) - cpu0) / n])
         with RssSampler(pid) as read_rss:
+            cpu0 = cpu_seconds(pid)
             reads = status_reads(daemon, blocker, args.clients, seconds)
+            reads["cpu_ms"] = 1000 * (cpu_seconds(pid) - cpu0) / reads["count"]
         after = tree_rss_mb(pid)
         cancel_all(daemon)
-    print_table("submit latency over the socket (seconds; worker parked, tasks stay PENDING)",
-                ["upload", "n", "p50", "p99", "MB/s at p50"], rows)
-    print_table(f"status reads: {args.clients} concurrent clients for {seconds:g} s",
-                ["requests", "req/s", "p50 ms", "p99 ms"],
-                [[reads["count"], reads["rps"], 1000 * reads["p50"], 1000 * reads["p99"]]])
+    print_table("submit latency over the socket (autocannon, 1 connection; ms; worker parked, tasks stay PENDING)",
+                ["upload", "n", "p50 ms", "p99 ms", "max ms", "MB/s at p50", "daemon CPU ms/request"], rows)
+    print_table(f"status reads (autocannon): {args.clients} connections for {seconds:g} s",
+                ["requests", "req/s", "p50 ms", "p99 ms", "daemon CPU ms/request", "load average"],
+                [[reads["count"], reads["rps"], reads["p50"], reads["p99"], reads["cpu_ms"],
+                  f"{os.getloadavg()[0]:.1f}"]])
     print_table("daemon RSS (MB): main process / worker child (+ its children) / total",
                 ["moment", "main", "worker", "total"],
                 [["idle (after READY, no task yet)", idle["main"], idle["children"], idle["total"]],

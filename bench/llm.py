@@ -29,9 +29,11 @@ def _measure(backend_name: str, models_dir: str, batch: int, tokens: int, out: s
 
     settings = Settings(DATA_DIR=Path(models_dir).parent, MODELS_DIR=Path(models_dir), LLM_BACKEND=backend_name)
     if backend_name == "vllm":  # the one-time GGUF -> Hugging Face conversion is not load time
+        from maied.llm.embedded import SMOLLM2_135M
         from maied.llm.hf_convert import ensure_embedded_hf_model
+        from maied.llm.weights import embedded_model
 
-        ensure_embedded_hf_model(Path(models_dir))
+        ensure_embedded_hf_model(embedded_model(settings, "summary") or SMOLLM2_135M, Path(models_dir))
     started = time.monotonic()
     backend = create_llm_backend(settings, "summary")
     load = time.monotonic() - started

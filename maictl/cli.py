@@ -145,12 +145,15 @@ def cli(ctx: click.Context, socket_path: str, url: str | None, api_key: str | No
 @click.option("--vocabulary", metavar="'a,b'", help="Terms and names to bias recognition and cleaning, comma separated.")
 @click.option("--vad/--no-vad", default=None, help="Skip silence with voice activity detection (default: the daemon's).")
 @click.option("--vad-threshold", type=click.FloatRange(0, 1), metavar="0..1", help="Speech probability threshold of the VAD.")
+@click.option("--diarize", is_flag=True, help="Label who spoke when (SPEAKER_1, SPEAKER_2, ...) on the transcript.")
+@click.option("--speakers", type=click.IntRange(1, 20), metavar="N",
+              help="With --diarize: the number of speakers, when known (default: found from the audio).")
 @wait_option
 @json_option
 @click.pass_context
 def submit(ctx: click.Context, file: Path, features: list[str], template_id: str | None, backend: str | None,
            language: str | None, vocabulary: str | None, vad: bool | None, vad_threshold: float | None,
-           wait: bool, as_json: bool) -> None:
+           diarize: bool, speakers: int | None, wait: bool, as_json: bool) -> None:
     """Upload a recording and print its task id.
 
     The file is streamed from disk. With --wait, follow the task and print its transcript
@@ -160,8 +163,11 @@ def submit(ctx: click.Context, file: Path, features: list[str], template_id: str
     if not file.is_file():  # /dev/zero, a FIFO, a socket: endless or not a recording
         raise MaictlError("USAGE", f"{file} is not a regular file (a device, FIFO or socket cannot be "
                           "uploaded)", ExitCode.USAGE)
+    if speakers is not None and not diarize:
+        raise click.UsageError("--speakers needs --diarize")
     options = SubmitOptions(features=features, template_id=template_id, asr_backend=backend, language=language,
-                            enable_vad=vad, vad_threshold=vad_threshold, vocabulary=vocabulary)
+                            enable_vad=vad, vad_threshold=vad_threshold, vocabulary=vocabulary,
+                            diarize=diarize, speakers=speakers)
     with open_client(ctx) as client:
         accepted = client.submit(file, options)
         finish_submission(client, accepted, wait, as_json)
@@ -419,7 +425,7 @@ def templates(ctx: click.Context, template_id: str | None, schema: bool, as_json
 @json_option
 @click.pass_context
 def models(ctx: click.Context, as_json: bool) -> None:
-    """Show the ASR and LLM models.
+    """Show the ASR, LLM and diarization models.
 
     For each backend: the configured model, whether it is on disk, its size and device, and
     which one the daemon will use.

@@ -60,6 +60,8 @@ class SubmitOptions:
     enable_vad: bool | None = None
     vad_threshold: float | None = None
     vocabulary: str | None = None
+    diarize: bool = False
+    speakers: int | None = None
 
     def form_fields(self) -> list[tuple[str, str]]:
         fields = [("features", f) for f in self.features]
@@ -70,6 +72,8 @@ class SubmitOptions:
             "enable_vad": None if self.enable_vad is None else str(self.enable_vad).lower(),
             "vad_threshold": self.vad_threshold,
             "vocabulary": self.vocabulary,
+            "enable_diarization": "true" if self.diarize else None,
+            "num_speakers": self.speakers,
         }
         fields += [(k, str(v)) for k, v in scalars.items() if v is not None]
         return fields

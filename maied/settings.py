@@ -132,9 +132,15 @@ class Settings(BaseSettings):
     WHISPER_BEAM_SIZE: int = Field(5, ge=1, le=20)
     """Beam size for Whisper decoding."""
     WHISPER_BATCH_SIZE: int = Field(-1, ge=-1, le=64)
-    """Batched decoding of VAD chunks (faster-whisper's BatchedInferencePipeline): -1 = auto (8 on CUDA, off on
-    CPU), 0 = off, N = batch size. Used when VAD is on. On CPU it is much faster (80 s of speech, 2 cores: RTF
-    0.034 vs 0.23, same WER) but merges speech across pauses into segments of up to 30 s: set 4 to take it."""
+    """Batched decoding of VAD chunks (faster-whisper's BatchedInferencePipeline): -1 = auto (batched, batch 8 on CPU
+    and CUDA), 0 = off (sequential decoding), N = batch size. Used when VAD is
+    on. Batched output is re-cut at word times into lines of <= 7 s and <= 84 characters (pauses, sentence
+    ends); docs/benchmarks.md has the measured speed and WER of both paths."""
+
+    # --- Diarization ----------------------------------------------------------------------------
+    DIARIZATION_DEVICE: Literal["auto", "cpu", "cuda"] = "auto"
+    """Device for speaker diarization (enable_diarization=true; the 'diarization' extra); auto = cuda when
+    torch sees a GPU, else cpu. Its numba code cache goes to NUMBA_CACHE_DIR, else $DATA_DIR/cache/numba."""
 
     # --- LLM ------------------------------------------------------------------------------------
     LLM_BACKEND: Literal["auto", "vllm", "cpu", "none"] = "auto"
@@ -144,9 +150,11 @@ class Settings(BaseSettings):
     `create_llm_backend(settings, purpose)` is called for each model the LLM stage loads (out-of-tree
     backends; the test suite plugs its fault-injecting wrapper in here). Empty = the built-in backends."""
     LLM_ENHANCE_MODEL: str = ""
-    """Model for transcript enhancement; empty = the embedded small model."""
+    """Model for transcript enhancement; empty = the embedded default (Qwen2.5-Coder-1.5B-Instruct GGUF, or
+    SmolLM2-135M when only that is installed); a GGUF path/name in MODELS_DIR, a Hugging Face folder or hub
+    name for vLLM, or an embedded model's name (qwen2.5-coder-1.5b-instruct, smollm2-135m-instruct)."""
     LLM_SUM_MODEL: str = ""
-    """Model for summaries; empty = the embedded small model."""
+    """Model for summaries; same values as LLM_ENHANCE_MODEL."""
     LLM_ENHANCE_GPU_MEMORY_UTILIZATION: float = Field(0.9, gt=0, le=1)
     """Fraction of GPU memory vLLM may take."""
     LLM_MAX_EDIT_RATE: float = Field(0.3, ge=0, le=1)

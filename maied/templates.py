@@ -86,7 +86,8 @@ class Template:
         return {**self.info(), "schema": self.schema, "prompt": self.prompt, "example": self.example}
 
     def render(self, **variables: Any) -> str:
-        """The prompt for these variables (transcript, language, vocabulary, merging, context_before). An
+        """The prompt for these variables (transcript, language, language_name, vocabulary, merging,
+        context_before, speakers: the SPEAKER_n labels of a diarized transcript's turns, else empty). An
         admin's template renders in the bounded process; a built-in one here."""
         if self.builtin or in_bounded_child():
             return render_prompt(self.prompt, self.schema, self.example, variables)
@@ -99,9 +100,11 @@ def render_prompt(prompt: str, schema: dict[str, Any], example: dict[str, Any], 
     values = {
         "transcript": "",
         "language": "",
+        "language_name": "",
         "vocabulary": [],
         "merging": False,
         "context_before": "",
+        "speakers": [],
         **variables,
         "fields": schema_outline(schema),
         "schema_json": json.dumps(schema, ensure_ascii=False, separators=(",", ":")),

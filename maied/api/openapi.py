@@ -78,6 +78,9 @@ def _schemas() -> dict[str, Any]:
             "language": {"type": "string"}, "enable_vad": {"type": "boolean"},
             "vad_threshold": {"type": "number", "minimum": 0, "maximum": 1},
             "enable_diarization": {"type": "boolean"}, "vocabulary": {"type": "string"},
+            "num_speakers": {"type": "integer", "minimum": 1, "maximum": 20},
+            "min_speakers": {"type": "integer", "minimum": 1, "maximum": 20},
+            "max_speakers": {"type": "integer", "minimum": 1, "maximum": 20},
         }},
         "Summarize": {"type": "object", "properties": {
             "template_id": {"type": "string", "description": "required with the summary feature (the default)"},

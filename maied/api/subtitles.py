@@ -1,9 +1,15 @@
-"""Transcript formats: plain text, SRT and WebVTT with cues of readable length, JSON."""
+"""Transcript formats: plain text, SRT and WebVTT with cues of readable length, JSON.
+
+Diarized transcripts (segments with `speaker`): TXT and SRT put `SPEAKER_n: ` before each turn (the first
+cue of a run of one speaker's cues), VTT marks every cue with a voice tag `<v SPEAKER_n>`.
+"""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 from typing import Any
+
+from maied.domain import speaker_turns_text
 
 MAX_LINE_CHARS = 42
 MAX_CUE_LINES = 2
@@ -15,6 +21,7 @@ class Cue:
     start: float
     end: float
     text: str
+    speaker: str | None = None
 
 
 Timed = tuple[float, float, str]
@@ -52,19 +59,30 @@ def build_cues(segments: list[dict[str, Any]]) -> list[Cue]:
     limit = MAX_LINE_CHARS * MAX_CUE_LINES
     for segment in segments:
         current: list[Timed] = []
+        speaker = segment.get("speaker")
         for word in _words_of(segment):
             text = _joined([*current, word])
             if current and (len(text) > limit or word[1] - current[0][0] > MAX_CUE_SECONDS):
-                cues.append(_cue(current))
+                cues.append(_cue(current, speaker))
                 current = []
             current.append(word)
         if current:
-            cues.append(_cue(current))
+            cues.append(_cue(current, speaker))
     return cues
 
 
-def _cue(words: list[Timed]) -> Cue:
-    return Cue(words[0][0], max(words[-1][1], words[0][0] + 0.01), wrap(_joined(words)))
+def _cue(words: list[Timed], speaker: str | None = None) -> Cue:
+    return Cue(words[0][0], max(words[-1][1], words[0][0] + 0.01), wrap(_joined(words)), speaker)
+
+
+def _turn_prefixed(cues: list[Cue]) -> list[str]:
+    """Cue texts, `SPEAKER_n: ` before the first cue of each speaker's turn."""
+    texts: list[str] = []
+    previous: str | None = None
+    for cue in cues:
+        texts.append(f"{cue.speaker}: {cue.text}" if cue.speaker and cue.speaker != previous else cue.text)
+        previous = cue.speaker
+    return texts
 
 
 def wrap(text: str) -> str:
@@ -88,16 +106,25 @@ def _stamp(seconds: float, sep: str) -> str:
 
 
 def to_srt(segments: list[dict[str, Any]]) -> str:
-    blocks = [f"{i}\n{_stamp(c.start, ',')} --> {_stamp(c.end, ',')}\n{c.text}\n"
-              for i, c in enumerate(build_cues(segments), start=1)]
+    cues = build_cues(segments)
+    blocks = [f"{i}\n{_stamp(c.start, ',')} --> {_stamp(c.end, ',')}\n{text}\n"
+              for i, (c, text) in enumerate(zip(cues, _turn_prefixed(cues), strict=True), start=1)]
     return "\n".join(blocks)
 
 
+def _voice(cue: Cue) -> str:
+    return f"<v {cue.speaker}>{cue.text}" if cue.speaker else cue.text
+
+
 def to_vtt(segments: list[dict[str, Any]]) -> str:
-    blocks = [f"{_stamp(c.start, '.')} --> {_stamp(c.end, '.')}\n{c.text}\n" for c in build_cues(segments)]
+    blocks = [f"{_stamp(c.start, '.')} --> {_stamp(c.end, '.')}\n{_voice(c)}\n" for c in build_cues(segments)]
     return "WEBVTT\n\n" + "\n".join(blocks)
 
 
 def to_text(results: dict[str, Any]) -> str:
-    text = results.get("clean_transcript") or results.get("raw_transcript") or ""
+    """The clean transcript, else the raw one; a diarized raw transcript as `SPEAKER_n: …` turns, one a line
+    (a clean transcript of a diarized task was written from those turns and keeps their labels)."""
+    text = results.get("clean_transcript") or ""
+    if not text:
+        text = speaker_turns_text(results.get("segments") or []) or results.get("raw_transcript") or ""
     return text.rstrip() + "\n"

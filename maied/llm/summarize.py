@@ -23,6 +23,7 @@ from maied.llm.base import (
     GenerationStats,
     LLMBackend,
 )
+from maied.llm.language import detect_text_language, language_name
 from maied.llm.textwork import TokenCounter, chunk_words
 from maied.templates import Template, validator_for_schema
 
@@ -42,6 +43,34 @@ class SummaryOutcome:
     """Transcript pieces summarised separately (1 = the whole transcript fitted)."""
     merge_levels: int = 0
     retries: int = 0
+    language: str = ""
+    """The language the summary was asked to be written in ("" = not known)."""
+
+
+SYSTEM_PROMPT = (
+    "You turn a transcript into the JSON object the user asks for. Use only what the transcript says: never "
+    "invent names, owners, dates, numbers or decisions. Copy figures and dates the way they were said; never "
+    "add a year, a weekday or a date that was not said. A field with nothing said for it stays empty (\"\" or "
+    "[])."
+)
+"""The same for every template and language, so that the model's cache of a transcript's tokens serves every
+template asked of it (templates put the transcript first; the language comes last, in `language_line`)."""
+LANGUAGE_REMINDERS = {"vi": " Viết mọi nội dung bằng tiếng Việt có dấu."}
+
+
+def output_language(template: Template, text: str, language: str) -> str:
+    """The language a summary is written in: the template's own (`x-maie-language`, e.g. a summary
+    template made for English), else the transcript's (given, or detected from the text)."""
+    fixed = template.schema.get("x-maie-language") if isinstance(template.schema, dict) else None
+    if isinstance(fixed, str) and fixed:
+        return fixed
+    return language or detect_text_language(text)[0]
+
+
+def language_line(language: str) -> str:
+    """The last line of every summary prompt: the language to write in."""
+    name = language_name(language) or "the language of the transcript"
+    return f"Write every text value in {name}." + LANGUAGE_REMINDERS.get(language, "")
 
 
 def output_budget(backend: LLMBackend, template: Template) -> int:
@@ -54,7 +83,9 @@ def output_budget(backend: LLMBackend, template: Template) -> int:
 def input_budget(backend: LLMBackend, template: Template, **variables: Any) -> int:
     """Tokens of transcript that fit next to the rendered instruction and the answer."""
     empty = template.render(transcript="", **variables)
-    used = backend.count_tokens(empty) + output_budget(backend, template) + CHAT_OVERHEAD_TOKENS
+    extra = SYSTEM_PROMPT + language_line(str(variables.get("language") or ""))
+    used = (backend.count_tokens(empty) + backend.count_tokens(extra) + output_budget(backend, template)
+            + CHAT_OVERHEAD_TOKENS)
     return backend.context_length - used
 
 
@@ -68,20 +99,25 @@ def summarize(
     stats: GenerationStats | None = None,
     answer_hook: AnswerHook | None = None,
     source: str | None = None,
+    speakers: list[str] | None = None,
 ) -> SummaryOutcome:
     """A summary of `text` valid against `template.schema` (map-reduce when `text` exceeds the context).
-    `source` is the recording the text comes from (GenerationRequest.source)."""
+    `source` is the recording the text comes from (GenerationRequest.source); `speakers`: the labels of a
+    diarized transcript's turns (`SPEAKER_1: …`), for templates that use them."""
     stats = stats if stats is not None else GenerationStats()
-    run = _Runner(backend, template, language, list(vocabulary or []), stats, answer_hook, source)
+    language = output_language(template, text, language)
+    run = _Runner(backend, template, language, list(vocabulary or []), stats, answer_hook, source,
+                  list(speakers or []))
     counter = TokenCounter(backend.count_tokens)
     words = text.split()
     budget = run.budget(merging=False)
     if counter.words(words) <= budget:
-        return SummaryOutcome(run.batch([text], merging=False)[0], retries=run.retries)
+        return SummaryOutcome(run.batch([text], merging=False)[0], retries=run.retries, language=language)
     pieces = [c.text for c in chunk_words(words, counter, budget)]
     partials = run.batch(pieces, merging=False)
     summary, levels = _reduce(run, counter, partials)
-    return SummaryOutcome(summary, pieces=len(pieces), merge_levels=levels, retries=run.retries)
+    return SummaryOutcome(summary, pieces=len(pieces), merge_levels=levels, retries=run.retries,
+                          language=language)
 
 
 def _reduce(run: _Runner, counter: TokenCounter, partials: list[dict[str, Any]]) -> tuple[dict[str, Any], int]:
@@ -121,10 +157,13 @@ class _Runner:
     """Renders, generates (all pieces in one call), validates and retries once for one template."""
 
     def __init__(self, backend: LLMBackend, template: Template, language: str, vocabulary: list[str],
-                 stats: GenerationStats, answer_hook: AnswerHook | None, source: str | None = None):
+                 stats: GenerationStats, answer_hook: AnswerHook | None, source: str | None = None,
+                 speakers: list[str] | None = None):
         self.backend, self.template, self.stats, self.hook = backend, template, stats, answer_hook
         self.source = source
-        self.variables: dict[str, Any] = {"language": language, "vocabulary": vocabulary}
+        self.variables: dict[str, Any] = {"language": language, "language_name": language_name(language),
+                                          "vocabulary": vocabulary, "speakers": speakers or []}
+        self.last_line = language_line(language)
         self.validator = validator_for_schema(template.schema)
         self.retries = 0
         self._budgets: dict[bool, int] = {}
@@ -139,7 +178,7 @@ class _Runner:
 
     def batch(self, texts: list[str], *, merging: bool) -> list[dict[str, Any]]:
         prompts = [self.template.render(transcript=t, merging=merging, **self.variables) for t in texts]
-        first = self._generate([[{"role": "user", "content": p}] for p in prompts], attempt=0)
+        first = self._generate([self._chat(p) for p in prompts], attempt=0)
         results: list[dict[str, Any] | None] = [None] * len(texts)
         failed: dict[int, tuple[str, str]] = {}
         for i, gen in enumerate(first):
@@ -155,7 +194,8 @@ class _Runner:
 
     def _retry(self, prompts: list[str], failed: dict[int, tuple[str, str]], results: list[dict[str, Any] | None]) -> None:
         order = sorted(failed)
-        chats = [_retry_chat(prompts[i], *failed[i]) for i in order]
+        chats = [[self._chat(prompts[i])[0], *_retry_chat(self._chat(prompts[i])[1]["content"], *failed[i])]
+                 for i in order]
         for i, gen in zip(order, self._generate(chats, attempt=1), strict=True):
             value, error = self._check(gen, attempt=1, index=i)
             if error is not None:
@@ -164,6 +204,10 @@ class _Runner:
                     details={"template_id": self.template.id, "validation_error": error},
                 )
             results[i] = value
+
+    def _chat(self, prompt: str) -> list[dict[str, str]]:
+        return [{"role": "system", "content": SYSTEM_PROMPT},
+                {"role": "user", "content": f"{prompt}\n\n{self.last_line}"}]
 
     def _generate(self, chats: list[list[dict[str, str]]], *, attempt: int) -> list[Generation]:
         requests = []

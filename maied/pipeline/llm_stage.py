@@ -16,7 +16,7 @@ from maied.errors import InvalidRequest, TemplateRequired
 from maied.llm.base import GenerationStats, LLMBackend, Purpose
 from maied.llm.enhance import EnhancementOutcome, enhance_transcript, skipped_warning
 from maied.llm.summarize import summarize
-from maied.llm.weights import EMBEDDED_NAME, configured_model
+from maied.llm.weights import embedded_model
 from maied.settings import Settings
 from maied.templates import ENHANCEMENT_TEMPLATE_ID, TemplateStore
 
@@ -39,9 +39,12 @@ def run_llm_stage(
     *,
     language: str | None = None,
     source: str | None = None,
+    speakers: list[str] | None = None,
 ) -> LLMStageOutput:
     """Run the LLM features of `request` on `text`. `language` (e.g. the detected one) wins over the
-    request's; `source` is the recording the text comes from (GenerationRequest.source)."""
+    request's; `source` is the recording the text comes from (GenerationRequest.source); `speakers`: the
+    labels when `text` is a diarized transcript's `SPEAKER_n: …` turns (the summary templates name who said
+    what with them)."""
     features = set(request.features)
     lang = language or request.language or ""
     out = LLMStageOutput()
@@ -62,20 +65,31 @@ def run_llm_stage(
         template = _summary_template(templates, request.template_id)
         backend = used["summary"] = backend_for("summary")
         result = summarize(backend, template, summary_text, language=lang, vocabulary=request.vocabulary,
-                           stats=stats, source=source)
+                           stats=stats, source=source, speakers=speakers)
         out.results["summary"] = result.summary
         out.metrics.update(summary_pieces=result.pieces, summary_merge_levels=result.merge_levels,
-                           summary_retries=result.retries)
+                           summary_retries=result.retries, summary_language=result.language)
     out.metrics.update(_stats_metrics(stats, used))
     described = used.get("summary") or used.get("enhance")
     if described is not None:
         out.versions["summarization_llm"] = described.describe()
-    embedded = sorted(p for p in used if not configured_model(settings, cast(Purpose, p)))
-    if embedded:
-        out.warnings.append(TaskWarning("EMBEDDED_MODEL", (
-            f"{' and '.join(embedded)} written by the embedded {EMBEDDED_NAME}, a small demonstration model that "
-            "can miss or invent facts; set LLM_SUM_MODEL / LLM_ENHANCE_MODEL (e.g. Qwen3-4B on vLLM) for production")))
+    warning = _embedded_warning(settings, used)
+    if warning is not None:
+        out.warnings.append(warning)
     return out
+
+
+def _embedded_warning(settings: Settings, used: dict[str, LLMBackend]) -> TaskWarning | None:
+    """EMBEDDED_MODEL when an embedded (runs-anywhere) model wrote a summary or a clean transcript."""
+    models = {p: embedded_model(settings, cast(Purpose, p)) for p in sorted(used)}
+    written = [p for p, m in models.items() if m is not None]
+    if not written:
+        return None
+    names = sorted({m.name for m in models.values() if m is not None})
+    what = " and ".join("summary" if p == "summary" else "clean transcript" for p in written)
+    return TaskWarning("EMBEDDED_MODEL", (
+        f"{what} written by the embedded {' and '.join(names)} on this host's CPU: a small model that can miss "
+        "facts; for production accuracy set LLM_SUM_MODEL / LLM_ENHANCE_MODEL (e.g. Qwen3-4B on vLLM)"))
 
 
 def _enhance(

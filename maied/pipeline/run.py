@@ -152,6 +152,22 @@ def _transcribe(run: _Run, audio: np.ndarray | None) -> None:
         result = backend.transcribe(audio, options)
     seconds = time.monotonic() - started
     _record_asr(run, backend, options, result, seconds, duration)
+    if request.enable_diarization:
+        _diarize(run, audio)
+
+
+def _diarize(run: _Run, audio: np.ndarray | None) -> None:
+    """Speakers onto the segments (same decoded audio, after ASR); the LLM then reads speaker turns."""
+    from maied.domain import speaker_turns_text
+    from maied.pipeline.diarize_stage import audio_pieces, diarize_segments
+
+    results = run.out.results
+    stage = diarize_segments(run.models, run.settings, run.task.request,
+                             audio_pieces(audio, _audio_path(run.task)), results.get("segments") or [])
+    results["segments"], results["speakers"] = stage.segments, stage.speakers
+    run.out.metrics.update(stage.metrics)
+    run.out.versions.update(stage.versions)
+    run.text = speaker_turns_text(stage.segments) or run.text
 
 
 def _record_asr(run: _Run, backend: ASRBackend, options: ASROptions, result: ASRResult, seconds: float,
@@ -194,9 +210,10 @@ def _llm(run: _Run) -> None:
 
     templates = TemplateStore(builtin_dir=builtin_templates_dir(), user_dir=settings.templates_dir)
     started = time.monotonic()
+    speakers = [s["id"] for s in run.out.results.get("speakers") or []]
     stage = run_llm_stage(backend_for, run.text, run.task.request, templates, settings,
                           asr_model_punctuates=run.asr_punctuates and run.task.kind == TaskKind.AUDIO,
-                          source=run.task.audio_path)
+                          source=run.task.audio_path, speakers=speakers)
     run.out.metrics["llm_seconds"] = round(time.monotonic() - started, 3)
     wanted = set(run.task.request.features)
     for key, value in stage.results.items():

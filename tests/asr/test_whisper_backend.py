@@ -117,15 +117,56 @@ def test_vad_skips_a_long_pause_and_keeps_timestamps(
     assert second.start >= first_seconds + 5.0  # placed after the pause, in the original timeline
 
 
-def test_batched_pipeline_gives_the_same_transcript(tmp_path: Path, recordings: dict[str, Path]) -> None:
-    """WHISPER_BATCH_SIZE>0 decodes the VAD chunks with faster-whisper's BatchedInferencePipeline."""
+def test_batched_is_the_default_on_cpu(whisper_backend: ASRBackend, sequential_whisper_backend: ASRBackend) -> None:
+    decoding = whisper_backend.describe()["decoding"]
+    assert (decoding["mode"], decoding["batch_size"], decoding["temperature"]) == ("batched", 8, [0.0])
+    assert sequential_whisper_backend.describe()["decoding"]["mode"] == "sequential"
+
+
+@pytest.mark.parametrize(("name", "language"), [("three", "en"), ("vi", "vi")])
+def test_batched_and_sequential_give_the_same_wer(
+    whisper_backend: ASRBackend, sequential_whisper_backend: ASRBackend, recordings: dict[str, Path],
+    tmp_path: Path, name: str, language: str,
+) -> None:
+    """The batched default loses no accuracy: WER within 1 point of the sequential path's."""
+    if name == "three":
+        path = concat_wavs([recordings["first"], recordings["en"], recordings["second"]], tmp_path / "3.wav", 2.0)
+        spoken = f"The first topic is the weather report. {ENGLISH} The second topic is the new garden."
+    else:
+        path, spoken = recordings["vi"], VIETNAMESE
+    audio = decode_to_mono16k(path)
+    options = ASROptions(language=language, word_timestamps=True)
+    batched = whisper_backend.transcribe(audio, options)
+    sequential = sequential_whisper_backend.transcribe(audio, options)
+    assert abs(wer(spoken, batched.text) - wer(spoken, sequential.text)) <= 0.01, (batched.text, sequential.text)
+    assert wer(spoken, batched.text) <= (0.2 if language == "en" else 0.7), batched.text
+
+
+def test_batched_lines_are_subtitle_sized_with_exact_word_times(
+    whisper_backend: ASRBackend, recordings: dict[str, Path], tmp_path: Path
+) -> None:
+    """Run-on speech (no pauses) comes back as lines of <= 7 s and <= 84 characters cut at word times."""
+    path = concat_wavs([recordings["en"], recordings["term"], recordings["en"]], tmp_path / "run-on.wav", 0.1)
+    audio = decode_to_mono16k(path)
+    result = whisper_backend.transcribe(audio, ASROptions(language="en", word_timestamps=True))
+    assert len(result.segments) >= 5
+    for seg in result.segments:
+        assert seg.end - seg.start <= 7.0 and len(seg.text) <= 84, seg
+        assert seg.words and (seg.start, seg.end) == (seg.words[0].start, seg.words[-1].end)
+        assert "".join(w.word for w in seg.words).strip() == seg.text
+    plain = whisper_backend.transcribe(audio, ASROptions(language="en"))
+    assert all(s.words is None for s in plain.segments)  # word times were used to cut, not returned
+
+
+def test_batched_pipeline_with_an_explicit_batch_size(tmp_path: Path, recordings: dict[str, Path]) -> None:
+    """WHISPER_BATCH_SIZE=N decodes the VAD chunks with faster-whisper's BatchedInferencePipeline."""
     from maied.asr.factory import create_asr_backend
     from tests.asr.asr_settings import asr_test_settings
 
     audio = decode_to_mono16k(concat_wavs([recordings["first"], recordings["en"], recordings["second"]],
                                           tmp_path / "three.wav", gap_seconds=2.0))
-    batched = create_asr_backend("whisper", asr_test_settings(tmp_path / "data", WHISPER_BATCH_SIZE="4"))
-    assert batched.describe()["decoding"]["batch_size"] == 4
+    batched = create_asr_backend("whisper", asr_test_settings(tmp_path / "data", WHISPER_BATCH_SIZE="2"))
+    assert batched.describe()["decoding"]["batch_size"] == 2
     result = batched.transcribe(audio, ASROptions(language="en", enable_vad=True))
     spoken = f"The first topic is the weather report. {ENGLISH} The second topic is the new garden."
     assert wer(spoken, result.text) <= 0.2, result.text

@@ -20,7 +20,7 @@ def test_translate_prompt_and_temperature_are_passed_on() -> None:
     assert options.task_choices() == {"task": "translate", "temperature": [0.3], "initial_prompt": "Kenobi"}
 
 
-def test_defaults_keep_the_transcribe_task_and_the_temperature_ladder() -> None:
+def test_defaults_keep_the_transcribe_task_and_the_default_temperature() -> None:
     kwargs = decode_kwargs(ASROptions.for_task(TaskRequest(temperature=0.0), Settings()))  # type: ignore[call-arg]
     assert kwargs["task"] == "transcribe" and kwargs["temperature"] == list(TEMPERATURES)
     assert "initial_prompt" not in kwargs
@@ -32,3 +32,15 @@ def test_segment_detail_is_stored_only_when_asked() -> None:
     detailed = Segment(0.0, 1.0, "hi", avg_logprob=-0.1, detail={"seek": 0, "tokens": [5], "no_speech_prob": 0.1})
     assert detailed.to_dict() == {"start": 0.0, "end": 1.0, "text": "hi", "avg_logprob": -0.1, "seek": 0,
                                   "tokens": [5], "no_speech_prob": 0.1}
+
+
+def test_batched_decoding_asks_for_timestamps_words_and_bounded_chunks() -> None:
+    """Timestamp tokens on (without them Whisper ends a chunk of short sentences after the first), word times
+    for re-cutting lines, one temperature (the pipeline has no fallback), VAD chunks of at most 30 s."""
+    from maied.asr.whisper import batched_kwargs
+
+    options = ASROptions.for_task(TaskRequest(temperature=0.3), Settings())  # type: ignore[call-arg]
+    kwargs = batched_kwargs(options, 8)
+    assert (kwargs["batch_size"], kwargs["without_timestamps"], kwargs["word_timestamps"]) == (8, False, True)
+    assert kwargs["temperature"] == [0.3] and kwargs["condition_on_previous_text"] is False
+    assert kwargs["vad_parameters"].max_speech_duration_s == 30

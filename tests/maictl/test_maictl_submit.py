@@ -42,6 +42,13 @@ def test_submit_prints_the_task_id_and_sends_every_option(stub: StubDaemon, maic
     assert upload.sha256 == hashlib.sha256(wav.read_bytes()).hexdigest()
 
 
+def test_submit_diarize_with_a_speaker_count(stub: StubDaemon, maictl, wav: Path) -> None:
+    assert maictl("submit", str(wav), "--diarize", "--speakers", "3").exit_code == 0
+    assert stub.uploads[0].fields == {"enable_diarization": ["true"], "num_speakers": ["3"]}
+    refused = maictl("submit", str(wav), "--speakers", "2")
+    assert refused.exit_code == 2 and "--speakers needs --diarize" in refused.stderr
+
+
 def test_submit_sends_only_what_was_given(stub: StubDaemon, maictl, wav: Path) -> None:
     assert maictl("submit", str(wav)).exit_code == 0
     assert stub.uploads[0].fields == {}

