@@ -180,7 +180,9 @@ class PipelineOutput:
 
 
 ModelKind = Literal["asr", "llm"]
-"""The two kinds of model the worker child loads."""
+LoadedKind = Literal["asr", "llm", "diarization"]
+"""What a model load is counted as (maie_model_loads_total{kind}); diarization loads in the ASR part."""
+"""The two kinds of model the worker child takes turns with (diarization loads beside ASR, in its part)."""
 Part = Literal["all", "asr", "llm"]
 """all: the whole pipeline; asr: stop after ASR and hand back the ASR part; llm: go on from the ASR part."""
 

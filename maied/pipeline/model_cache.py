@@ -8,9 +8,9 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from maied.domain import ModelKind
+from maied.domain import LoadedKind
 
-LoadListener = Callable[[ModelKind, str, float], None]
+LoadListener = Callable[[LoadedKind, str, float], None]
 """Told of each load: the kind of model, its key, the seconds it took."""
 
 
@@ -22,7 +22,7 @@ class ModelCache:
     on_load: LoadListener | None = None
     _models: dict[str, tuple[tuple[Any, ...], Any]] = field(default_factory=dict)
 
-    def get(self, kind: ModelKind, key: tuple[Any, ...], load: Callable[[], Any], slot: str | None = None) -> Any:
+    def get(self, kind: LoadedKind, key: tuple[Any, ...], load: Callable[[], Any], slot: str | None = None) -> Any:
         """The model of `kind` with `key` in `slot` (default: one slot per kind), loaded when not held."""
         slot = slot or kind
         held = self._models.get(slot)

@@ -16,7 +16,7 @@ import json
 from dataclasses import dataclass
 from typing import Any, ClassVar
 
-from maied.domain import AsrPart, ModelKind, Part, PipelineOutput, TaskInput
+from maied.domain import AsrPart, LoadedKind, ModelKind, Part, PipelineOutput, TaskInput
 
 __all__ = ["AsrDone", "AsrKept", "Done", "Failed", "Init", "Message", "ModelKind", "ModelLoad", "Part", "Ping", "Pong",
            "Progress", "Ready", "Run", "StageReached", "TaskInput", "decode", "encode"]
@@ -74,7 +74,7 @@ class Progress:
 @dataclass(frozen=True)
 class ModelLoad:
     TYPE: ClassVar[str] = "model_load"
-    kind: ModelKind
+    kind: LoadedKind
     name: str
     seconds: float
 
