@@ -197,15 +197,13 @@ def list_models(as_json: bool) -> None:
             ["llm " + (llm.get("backend") or "-"), llm.get("model") or "-",
              "present" if llm.get("present") else "missing", size_text(llm.get("size_bytes")),
              llm.get("license") or "-", llm.get("path") or ""]]
-    for line in aligned(rows):
-        click.echo(line)
     diar = info.get("diarization") or {}
     if diar:
-        for line in aligned([MODEL_COLUMNS, ["diarization " + str(diar.get("backend")), str(diar.get("model")),
-                                             "present" if diar.get("present") else "missing",
-                                             size_text(diar.get("size_bytes")), "MIT, Apache-2.0",
-                                             str(diar.get("path") or diar.get("reason") or "")]])[1:]:
-            click.echo(line)
+        rows.append(["diarization " + str(diar.get("backend")), str(diar.get("model")),
+                     "present" if diar.get("present") else "missing", size_text(diar.get("size_bytes")),
+                     "MIT, Apache-2.0", str(diar.get("path") or diar.get("reason") or "")])
+    for line in aligned(rows):
+        click.echo(line)
 
 
 MODEL_COLUMNS = ["backend", "model", "state", "size", "license", "path"]
