@@ -55,7 +55,7 @@ SYSTEM_PROMPT = (
 )
 """The same for every template and language, so that the model's cache of a transcript's tokens serves every
 template asked of it (templates put the transcript first; the language comes last, in `language_line`)."""
-LANGUAGE_REMINDERS = {"vi": " Viết mọi nội dung bằng tiếng Việt có dấu."}
+LANGUAGE_REMINDERS = {"vi": " Viết mọi nội dung bằng tiếng Việt có dấu, bằng lời của bạn: tóm tắt, không chép lại nguyên văn các câu."}
 
 
 def output_language(template: Template, text: str, language: str) -> str:
