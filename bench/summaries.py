@@ -71,6 +71,7 @@ def main() -> None:
     p.add_argument("--model", default="", help="LLM_SUM_MODEL (default: the embedded default model)")
     p.add_argument("--minutes", default="1,10,30", help="speech lengths to time ('' for none)")
     p.add_argument("--no-schema-sweep", action="store_true", help="only each case's own template")
+    p.add_argument("--speed-only", action="store_true", help="only the time per summary (no evaluation set)")
     args = p.parse_args()
     data = Path(tempfile.gettempdir()) / "maie-bench" / "summaries"
     settings = Settings(DATA_DIR=data, MODELS_DIR=data / "models", LLM_BACKEND=args.backend,
@@ -82,8 +83,8 @@ def main() -> None:
     print(f"machine: {machine_line()}")
     print(f"model: {backend.describe()['model']} on {args.backend}; load {backend.load_seconds:.1f} s; "
           f"RSS +{psutil.Process().memory_info().rss / 2**20 - rss_before:.0f} MB after load")
-    outcomes = run_all(backend, templates, cases)
-    if not args.no_schema_sweep:
+    outcomes = [] if args.speed_only else run_all(backend, templates, cases)
+    if not args.no_schema_sweep and not args.speed_only:
         done = {(o.case.id, o.template_id) for o in outcomes}
         outcomes += run_all(backend, templates, cases, SUMMARY_TEMPLATES, skip=done)
     for o in outcomes:
@@ -93,16 +94,21 @@ def main() -> None:
         if o.error:
             print(f"{o.case.id} / {o.template_id}: FAILED {o.error[:300]}")
     own = [o for o in outcomes if o.template_id == KIND_TEMPLATES[o.case.kind]]
-    print_table("Planted facts (of 8), the template of each recording's kind",
-                ["language", "template", "summaries", "facts (mean)", "invented", "wrong language",
-                 "schema failures", "s per summary"], quality_rows(own))
-    print_table("Every template on every transcript", ["language", "template", "summaries", "facts (mean)",
-                "invented", "wrong language", "schema failures", "s per summary"], quality_rows(outcomes))
+    if outcomes:
+        _quality_tables(own, outcomes)
     minutes = [float(m) for m in args.minutes.split(",") if m]
     if minutes:
         print_table("Time per meeting-notes summary", ["minutes of speech", "words", "pieces", "merge levels",
                                                        "seconds"], speed_rows(backend, templates, cases, minutes))
     print(f"peak RSS of this process: {resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024:.0f} MB")
+
+
+def _quality_tables(own: list[Outcome], outcomes: list[Outcome]) -> None:
+    print_table("Planted facts (of 8), the template of each recording's kind",
+                ["language", "template", "summaries", "facts (mean)", "invented", "wrong language",
+                 "schema failures", "s per summary"], quality_rows(own))
+    print_table("Every template on every transcript", ["language", "template", "summaries", "facts (mean)",
+                "invented", "wrong language", "schema failures", "s per summary"], quality_rows(outcomes))
 
 
 if __name__ == "__main__":
