@@ -15,10 +15,14 @@ for f in "${elves[@]}"; do
 done
 declare -A pkgs=()
 for lib in "${!needed[@]}"; do
-  [ -n "${bundled[$lib]:-}" ] && continue
   case "$lib" in libcuda.so*|libnvidia-*|libcudart.so*|libnvrtc*|libcublas*) continue ;; esac  # the driver / CUDA wheels
   path=$(ldconfig -p | awk -v l="$lib" '$1==l && $0 ~ /x86-64|x86_64|aarch64|AArch64/ {print $NF}' | head -1 || true)
-  if [ -z "$path" ]; then echo "shlibdeps: $lib is needed but found nowhere" >&2; continue; fi
+  # A library some wheel bundles is not proof that every file finds it (torch's libgomp.so.1 sits in torch/lib,
+  # outside llama.cpp's RPATH): when the system has it too, its package is a dependency.
+  if [ -z "$path" ]; then
+    [ -n "${bundled[$lib]:-}" ] || echo "shlibdeps: $lib is needed but found nowhere" >&2
+    continue
+  fi
   pkg=""
   for candidate in "$path" "$(readlink -f "$path")" "/usr$path" "${path#/usr}"; do
     pkg=$(dpkg -S "$candidate" 2>/dev/null | head -1 | cut -d: -f1) && [ -n "$pkg" ] && break
