@@ -36,6 +36,8 @@ def render(answer: Answer, results: dict[str, Any], duration: float | None) -> t
         return subtitles.to_vtt(_segments(results)), "text/plain"
     if fmt == "verbose_json":
         return json.dumps(verbose_json(answer, results, duration), ensure_ascii=False), "application/json"
+    if fmt == "diarized_json":
+        return json.dumps(diarized_json(answer, results, duration), ensure_ascii=False), "application/json"
     body = {"text": text_of(results), "usage": usage(duration)}
     return json.dumps(body, ensure_ascii=False), "application/json"
 
@@ -51,6 +53,16 @@ def _segments(results: dict[str, Any]) -> list[dict[str, Any]]:
 def usage(duration: float | None) -> dict[str, Any]:
     """Billing-style usage as OpenAI reports it for whisper-1: whole seconds of input audio."""
     return {"type": "duration", "seconds": int(math.ceil(duration or 0.0))}
+
+
+def diarized_json(answer: Answer, results: dict[str, Any], duration: float | None) -> dict[str, Any]:
+    """OpenAI's diarized answer: one `transcript.text.segment` per speaker segment, speakers as maie labels
+    them (SPEAKER_1, SPEAKER_2, … in order of first appearance)."""
+    segments = [{"type": "transcript.text.segment", "id": f"seg_{i}", "start": round(float(s["start"]), 3),
+                 "end": round(float(s["end"]), 3), "text": str(s.get("text", "")).strip(),
+                 "speaker": s.get("speaker") or "SPEAKER_1"} for i, s in enumerate(_segments(results))]
+    return {"task": answer.task, "duration": round(float(duration or 0.0), 3), "text": text_of(results),
+            "segments": segments, "usage": usage(duration)}
 
 
 def verbose_json(answer: Answer, results: dict[str, Any], duration: float | None) -> dict[str, Any]:

@@ -44,6 +44,7 @@ def parse_audio_form(fields: dict[str, list[str]], settings: Settings, *, transl
         prompt=_prompt(fields.get("prompt")),
         temperature=_temperature(one("temperature")),
         segment_detail=True,
+        enable_diarization=answer.response_format == "diarized_json",
     )
     if translate and request.asr_backend != "whisper":
         raise bad(f"the {request.asr_backend} backend cannot translate: use model=whisper", "model")
@@ -54,9 +55,6 @@ def _response_format(value: str | None) -> str:
     fmt = value or "json"
     if fmt not in RESPONSE_FORMATS:
         raise bad(f"response_format must be one of {', '.join(RESPONSE_FORMATS)}", "response_format")
-    if fmt == "diarized_json":
-        raise InvalidRequest("response_format=diarized_json needs speaker diarization, which this version of "
-                             "maie does not have", details={"param": "response_format"}, code="FEATURE_UNAVAILABLE")
     return fmt
 
 

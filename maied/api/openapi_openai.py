@@ -7,7 +7,7 @@ from typing import Any
 from maied.api.openai_format import GRANULARITIES, RESPONSE_FORMATS
 
 _FORMATS = {"type": "string", "enum": list(RESPONSE_FORMATS), "default": "json",
-            "description": "diarized_json is refused (400 FEATURE_UNAVAILABLE): no diarization in this version"}
+            "description": "diarized_json runs speaker diarization (422 FEATURE_UNAVAILABLE where it is not installed)"}
 
 
 def _form(translate: bool) -> dict[str, Any]:

@@ -89,7 +89,6 @@ def test_form_fields_become_a_task_request() -> None:
 
 @pytest.mark.parametrize("fields,param,code", [
     ({"response_format": ["yaml"]}, "response_format", "INVALID_REQUEST"),
-    ({"response_format": ["diarized_json"]}, "response_format", "FEATURE_UNAVAILABLE"),
     ({"timestamp_granularities[]": ["word"]}, "timestamp_granularities[]", "INVALID_REQUEST"),
     ({"response_format": ["verbose_json"], "timestamp_granularities[]": ["char"]}, "timestamp_granularities[]",
      "INVALID_REQUEST"),
@@ -128,3 +127,16 @@ def test_model_names_map_to_backends() -> None:
                                         ("Bearer", None), (None, None), ("", None)])
 def test_bearer_token(header: str | None, key: str | None) -> None:
     assert bearer_token(header) == key
+
+
+def test_diarized_json_asks_for_speakers_and_answers_openais_shape() -> None:
+    request, answer = _parse({"response_format": ["diarized_json"]})
+    assert request.enable_diarization and answer.response_format == "diarized_json"
+    results = {"raw_transcript": "Hello. Hi there.", "segments": [
+        {"start": 0.0, "end": 1.2, "text": " Hello.", "speaker": "SPEAKER_1"},
+        {"start": 1.5, "end": 2.5, "text": " Hi there.", "speaker": "SPEAKER_2"}]}
+    body, kind = render(answer, results, 2.5)
+    data = json.loads(body)
+    assert kind == "application/json" and data["text"] == "Hello. Hi there." and data["usage"]["seconds"] == 3
+    assert [(s["type"], s["id"], s["speaker"], s["text"]) for s in data["segments"]] == [
+        ("transcript.text.segment", "seg_0", "SPEAKER_1", "Hello."), ("transcript.text.segment", "seg_1", "SPEAKER_2", "Hi there.")]
