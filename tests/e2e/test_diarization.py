@@ -60,3 +60,20 @@ def test_a_two_voice_conversation_is_labelled_in_every_format(daemon: Daemon, tm
     lines = txt.strip().splitlines()
     assert len(lines) >= 4 and all(re.match(r"SPEAKER_[12]: \S", line) for line in lines)
     assert lines[0].startswith("SPEAKER_1: ") and lines[1].startswith("SPEAKER_2: ")
+
+
+def test_openai_diarized_json_over_the_socket(daemon: Daemon, tmp_path: Path) -> None:
+    """The unmodified openai SDK asks for response_format=diarized_json: OpenAI's diarized segments come back
+    with maie's speaker labels."""
+    require_module("diarization")
+    from tests.e2e.test_openai_sdk import socket_client
+
+    wav = tmp_path / "two-voices.wav"
+    conversation(wav)
+    with open(wav, "rb") as fh:
+        out = socket_client(daemon, timeout=600).audio.transcriptions.create(
+            model="whisper-1", file=fh, language="en", response_format="diarized_json")
+    data = out if isinstance(out, dict) else out.model_dump()
+    assert {s["speaker"] for s in data["segments"]} == {"SPEAKER_1", "SPEAKER_2"}, data
+    assert all(s["type"] == "transcript.text.segment" and s["end"] > s["start"] for s in data["segments"])
+    assert data["text"] and data["usage"]["seconds"] > 0
