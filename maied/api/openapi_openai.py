@@ -29,7 +29,9 @@ def _form(translate: bool) -> dict[str, Any]:
 
 def _schemas() -> dict[str, Any]:
     segment = {"type": "object", "required": ["id", "start", "end", "text"], "properties": {
-        "id": {"type": "integer"}, "seek": {"type": "integer"}, "start": {"type": "number"},
+        "id": {"type": ["integer", "string"], "description": "an integer; `seg_N` in diarized_json"},
+        "type": {"type": "string"}, "speaker": {"type": "string"}, "seek": {"type": "integer"},
+        "start": {"type": "number"},
         "end": {"type": "number"}, "text": {"type": "string"},
         "tokens": {"type": "array", "items": {"type": "integer"}}, "temperature": {"type": "number"},
         "avg_logprob": {"type": "number"}, "compression_ratio": {"type": "number"},
