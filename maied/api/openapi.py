@@ -138,7 +138,7 @@ def _task_paths() -> dict[str, Any]:
             "operationId": "summarize", "parameters": [_ID],
             "requestBody": {"required": True, "content": {"application/json": {"schema": _ref("Summarize")}}},
             "responses": {"202": _json(_ref("Accepted"), "queued"),
-                          **_errors(400, 401, 404, 409, 410, 422, 429, 503, 507)},
+                          **_errors(400, 401, 404, 408, 409, 410, 415, 422, 429, 503, 507)},
         }},
         "/v1/tasks/{task_id}/transcript.{fmt}": {"get": {
             "summary": "The transcript as txt, srt, vtt or json", "operationId": "transcript",

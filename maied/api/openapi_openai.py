@@ -63,7 +63,7 @@ def _operation(translate: bool) -> dict[str, Any]:
                     "content": {"application/json": {"schema": {"$ref": "#/components/schemas/OpenAITranscription"}},
                                 "text/plain": {"schema": {"type": "string"}},
                                 "text/event-stream": {"schema": {"type": "string"}}}},
-            **{str(c): error for c in (400, 401, 409, 413, 415, 422, 429, 500, 503, 507)},
+            **{str(c): error for c in (400, 401, 408, 409, 413, 415, 422, 429, 500, 503, 507)},
         },
     }}
 

@@ -79,6 +79,7 @@ def test_no_action_items_are_made_up_for_a_meeting_without_any(own_template_outc
         assert o.summary is not None and o.summary["action_items"] == [], _report(quiet)
 
 
+@pytest.mark.timeout(3000)  # 18 more summaries of the 1.5B model: about 10 min on 2 idle cores, more under load
 def test_every_template_is_schema_valid_on_every_transcript(
     default_backend: LLMBackend, store: TemplateStore, own_template_outcomes: list[Outcome]
 ) -> None:
