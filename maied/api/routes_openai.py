@@ -14,13 +14,13 @@ from typing import Any
 
 from aiohttp import web
 
-from maied.api import forms, openai_format, upload
-from maied.api.context import ApiContext, ctx_of, identity_of
+from maied.api import openai_format
+from maied.api.context import ApiContext, ctx_of
 from maied.api.openai_request import parse_audio_form
-from maied.api.routes_tasks import _admission, _probe, new_task_id, submit_task, template_exists
-from maied.domain import TaskKind, TaskStatus
+from maied.api.routes_tasks import receive_audio_task, submit_task
+from maied.domain import TaskRequest, TaskStatus
 from maied.errors import ShuttingDown
-from maied.store import NewTask, TaskRecord
+from maied.store import TaskRecord
 
 TASK_HEADER = "X-Maie-Task-Id"
 HEARTBEAT_SECONDS = 15.0
@@ -57,24 +57,11 @@ async def _audio(request: web.Request, *, translate: bool) -> web.StreamResponse
 async def _queue(request: web.Request, ctx: ApiContext,
                  translate: bool) -> tuple[TaskRecord, openai_format.Answer]:
     """Receive the upload and queue it as a task, exactly as POST /v1/process does."""
-    who = identity_of(request)
-    _admission(ctx)
-    task_id = new_task_id()
-    task_dir = ctx.settings.audio_dir / task_id
-    try:
-        received = await upload.receive_upload(request, task_dir, ctx.settings.max_file_bytes)
-        task_request, answer = parse_audio_form(forms.form_fields_to_dict(received.fields), ctx.settings,
-                                                translate=translate, filename=received.filename)
-        forms.check_feasible(task_request, ctx.caps, ctx.settings.ASR_BACKEND, audio=True,
-                             template_exists=lambda t: template_exists(ctx, t))
-        assert received.path is not None
-        duration = await asyncio.to_thread(_probe, received.path, ctx.settings.MAX_AUDIO_SECONDS)
-        task = NewTask(id=task_id, kind=TaskKind.AUDIO, owner=who.owner, request=task_request,
-                       audio_path=str(received.path), input_duration=duration)
-        return submit_task(ctx, task), answer
-    except BaseException:
-        upload.discard(task_dir)
-        raise
+    def parse(fields: dict[str, list[str]], filename: str | None) -> tuple[TaskRequest, openai_format.Answer]:
+        return parse_audio_form(fields, ctx.settings, translate=translate, filename=filename)
+
+    task, answer = await receive_audio_task(request, ctx, parse)
+    return submit_task(ctx, task), answer
 
 
 async def await_end(ctx: ApiContext, record: TaskRecord) -> TaskRecord:

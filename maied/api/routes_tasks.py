@@ -7,7 +7,8 @@ import json
 import sqlite3
 import time
 import uuid
-from typing import Any
+from collections.abc import Callable
+from typing import Any, TypeVar
 
 from aiohttp import web
 
@@ -15,7 +16,7 @@ from maied.api import forms, subtitles, upload
 from maied.api.connections import read_within
 from maied.api.context import ApiContext, ctx_of, identity_of
 from maied.api.views import status_body, summary_body
-from maied.domain import TaskKind, TaskStatus
+from maied.domain import TaskKind, TaskRequest, TaskStatus
 from maied.errors import (
     AudioTooLong,
     DiskFull,
@@ -37,6 +38,9 @@ routes = web.RouteTableDef()
 
 def new_task_id() -> str:
     return uuid.uuid4().hex
+
+
+T = TypeVar("T")
 
 
 def _admission(ctx: ApiContext, reserve: int = 0) -> None:
@@ -94,7 +98,23 @@ def submit_task(ctx: ApiContext, task: NewTask) -> TaskRecord:
 
 @routes.post("/v1/process")
 async def process(request: web.Request) -> web.Response:
-    ctx, who = ctx_of(request), identity_of(request)
+    def parse(fields: dict[str, list[str]], filename: str | None) -> tuple[TaskRequest, None]:
+        task_request = forms.build_request(fields, audio=True)
+        task_request.filename = filename
+        return task_request, None
+
+    ctx = ctx_of(request)
+    task, _ = await receive_audio_task(request, ctx, parse)
+    return _submit(ctx, task)
+
+
+async def receive_audio_task(request: web.Request, ctx: ApiContext,
+                             parse: Callable[[dict[str, list[str]], str | None], tuple[TaskRequest, T]]
+                             ) -> tuple[NewTask, T]:
+    """An upload received (its size reserved against DISK_THRESHOLD meanwhile), its fields parsed by
+    `parse`, checked feasible and probed: the task to queue, for every route that takes a recording. A refusal
+    leaves nothing on disk."""
+    who = identity_of(request)
     reserve = min(request.content_length or ctx.settings.max_file_bytes, ctx.settings.max_file_bytes)
     _admission(ctx, reserve)
     task_id = new_task_id()
@@ -102,15 +122,13 @@ async def process(request: web.Request) -> web.Response:
     ctx.uploads_reserved += reserve
     try:
         received = await upload.receive_upload(request, task_dir, ctx.settings.max_file_bytes)
-        task_request = forms.build_request(forms.form_fields_to_dict(received.fields), audio=True)
-        task_request.filename = received.filename
+        task_request, extra = parse(forms.form_fields_to_dict(received.fields), received.filename)
         forms.check_feasible(task_request, ctx.caps, ctx.settings.ASR_BACKEND, audio=True,
                              template_exists=lambda t: template_exists(ctx, t))
         assert received.path is not None
-        info = await asyncio.to_thread(_probe, received.path, ctx.settings.MAX_AUDIO_SECONDS)
-        task = NewTask(id=task_id, kind=TaskKind.AUDIO, owner=who.owner, request=task_request,
-                       audio_path=str(received.path), input_duration=info)
-        return _submit(ctx, task)
+        duration = await asyncio.to_thread(_probe, received.path, ctx.settings.MAX_AUDIO_SECONDS)
+        return NewTask(id=task_id, kind=TaskKind.AUDIO, owner=who.owner, request=task_request,
+                       audio_path=str(received.path), input_duration=duration), extra
     except BaseException:
         upload.discard(task_dir)
         raise
