@@ -3,15 +3,20 @@
 from __future__ import annotations
 
 import os
+import shutil
 import sqlite3
 import subprocess
+import tempfile
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
 import psutil
+import pytest
 
 from tests.audio_fixtures import require_tools
-from tests.e2e.daemon_harness import _not_zombie, all_gone
+from tests.e2e.daemon_harness import Daemon, _not_zombie, all_gone
+from tests.fake_asr import FAKE_ASR
 
 __all__ = ["all_gone"]
 
@@ -77,3 +82,26 @@ def worker_processes(daemon_pids: set[int]) -> list[int]:
         except psutil.Error:
             continue
     return found
+
+
+def daemon_on_tmpfs(size_mb: int, **env: str) -> Iterator[Daemon]:
+    """A daemon (fake ASR, no LLM) whose DATA_DIR is a tmpfs of `size_mb` MB: a disk that really fills.
+    Needs root (mount); skips otherwise. Always unmounts and removes its state."""
+    if os.geteuid() != 0 or shutil.which("mount") is None:
+        pytest.skip("needs root to mount a tmpfs")
+    state = Path(tempfile.mkdtemp(prefix="maie-full-", dir=tempfile.gettempdir()))
+    daemon = Daemon(state, {**FAKE_ASR, "LLM_BACKEND": "none", **env})
+    daemon.data_dir.mkdir(parents=True)
+    mount = subprocess.run(["mount", "-t", "tmpfs", "-o", f"size={size_mb}m,mode=0755", "tmpfs",
+                            str(daemon.data_dir)], capture_output=True)
+    if mount.returncode != 0:
+        shutil.rmtree(state, ignore_errors=True)
+        pytest.skip("cannot mount a tmpfs here")
+    try:
+        daemon.start()
+        yield daemon
+    finally:
+        if daemon.proc is not None and daemon.proc.poll() is None:
+            daemon.terminate()
+        subprocess.run(["umount", str(daemon.data_dir)], check=False)
+        shutil.rmtree(state, ignore_errors=True)

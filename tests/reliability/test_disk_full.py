@@ -5,47 +5,22 @@ on serving once there is room."""
 from __future__ import annotations
 
 import os
-import shutil
-import subprocess
-import tempfile
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
 from tests.e2e.daemon_harness import TERMINAL, Daemon
-from tests.fake_asr import FAKE_ASR
-from tests.reliability.helpers import audio_folders, integrity, read_rows, tone_wav
+from tests.reliability.helpers import audio_folders, daemon_on_tmpfs, integrity, read_rows, tone_wav
 
 pytestmark = pytest.mark.slow
 
 SIZE_MB = 6
 
 
-def _mount_tmpfs(path: Path) -> bool:
-    path.mkdir(parents=True, exist_ok=True)
-    done = subprocess.run(["mount", "-t", "tmpfs", "-o", f"size={SIZE_MB}m,mode=0755", "tmpfs", str(path)],
-                          capture_output=True)
-    return done.returncode == 0
-
-
 @pytest.fixture
 def small_disk_daemon() -> Iterator[Daemon]:
-    if os.geteuid() != 0 or shutil.which("mount") is None:
-        pytest.skip("needs root to mount a tmpfs")
-    state = Path(tempfile.mkdtemp(prefix="maie-full-", dir=tempfile.gettempdir()))
-    daemon = Daemon(state, {**FAKE_ASR, "LLM_BACKEND": "none", "DISK_THRESHOLD": "100"})
-    if not _mount_tmpfs(daemon.data_dir):
-        shutil.rmtree(state, ignore_errors=True)
-        pytest.skip("cannot mount a tmpfs here")
-    try:
-        daemon.start()
-        yield daemon
-    finally:
-        if daemon.proc is not None and daemon.proc.poll() is None:
-            daemon.terminate()
-        subprocess.run(["umount", str(daemon.data_dir)], check=False)
-        shutil.rmtree(state, ignore_errors=True)
+    yield from daemon_on_tmpfs(SIZE_MB, DISK_THRESHOLD="100")
 
 
 def test_an_upload_that_fills_the_disk_fails_cleanly(small_disk_daemon: Daemon, tmp_path: Path) -> None:

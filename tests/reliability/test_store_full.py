@@ -6,11 +6,7 @@ together: each reserves what it may write."""
 from __future__ import annotations
 
 import errno
-import os
-import shutil
 import socket
-import subprocess
-import tempfile
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -18,8 +14,7 @@ from pathlib import Path
 import pytest
 
 from tests.e2e.daemon_harness import TERMINAL, Daemon
-from tests.fake_asr import FAKE_ASR
-from tests.reliability.helpers import integrity, tone_wav
+from tests.reliability.helpers import daemon_on_tmpfs, integrity, tone_wav
 from tests.reliability.hostile import HealthMonitor, later_task_completes
 
 pytestmark = pytest.mark.slow
@@ -27,30 +22,9 @@ pytestmark = pytest.mark.slow
 SIZE_MB = 8
 
 
-def _daemon_on_tmpfs(**env: str) -> Iterator[Daemon]:
-    if os.geteuid() != 0 or shutil.which("mount") is None:
-        pytest.skip("needs root to mount a tmpfs")
-    state = Path(tempfile.mkdtemp(prefix="maie-full-", dir=tempfile.gettempdir()))
-    daemon = Daemon(state, {**FAKE_ASR, "LLM_BACKEND": "none", **env})
-    daemon.data_dir.mkdir(parents=True)
-    mount = subprocess.run(["mount", "-t", "tmpfs", "-o", f"size={SIZE_MB}m,mode=0755", "tmpfs",
-                            str(daemon.data_dir)], capture_output=True)
-    if mount.returncode != 0:
-        shutil.rmtree(state, ignore_errors=True)
-        pytest.skip("cannot mount a tmpfs here")
-    try:
-        daemon.start()
-        yield daemon
-    finally:
-        if daemon.proc is not None and daemon.proc.poll() is None:
-            daemon.terminate()
-        subprocess.run(["umount", str(daemon.data_dir)], check=False)
-        shutil.rmtree(state, ignore_errors=True)
-
-
 @pytest.fixture
 def full_disk_daemon() -> Iterator[Daemon]:
-    yield from _daemon_on_tmpfs(DISK_THRESHOLD="100")
+    yield from daemon_on_tmpfs(SIZE_MB, DISK_THRESHOLD="100")
 
 
 def _fill(path: Path) -> None:
@@ -97,7 +71,7 @@ def test_store_full_while_a_task_finishes_keeps_the_result_and_resumes(full_disk
 
 @pytest.fixture
 def threshold_daemon() -> Iterator[Daemon]:
-    yield from _daemon_on_tmpfs(DISK_THRESHOLD="60", MAX_FILE_SIZE_MB="1")
+    yield from daemon_on_tmpfs(SIZE_MB, DISK_THRESHOLD="60", MAX_FILE_SIZE_MB="1")
 
 
 def _open_upload(daemon: Daemon, size: int) -> socket.socket:
