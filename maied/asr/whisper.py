@@ -6,12 +6,14 @@ import dataclasses
 import logging
 import os
 import time
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
 from maied.asr.base import ASROptions, ASRResult, duration_weighted_confidence, no_speech_warning
+from maied.asr.batched import Span, transcribe_batched
 from maied.asr.checkpoint import checkpoint_sha256
 from maied.asr.hallucination import Candidate, filter_hallucinations
 from maied.asr.language import LanguageChoice, choose_language
@@ -183,6 +185,7 @@ class WhisperBackend:
                 "audio_seconds": round(seconds, 3),
                 "vad_coverage": _vad_coverage(info, options),
                 "segments_decoded": len(candidates),
+                **({"decoding_rounds": info.rounds} if info.rounds > 1 else {}),
                 **report.metrics(),
             },
         )
@@ -205,10 +208,12 @@ class WhisperBackend:
             raise ASRProcessingError(f"Whisper language detection failed: {exc}") from None
         return choose_language([(str(c), float(p)) for c, p in probabilities], options.expected_languages)
 
-    def _decode(self, audio: np.ndarray, options: ASROptions) -> tuple[list[Candidate], Any]:
+    def _decode(self, audio: np.ndarray, options: ASROptions) -> tuple[list[Candidate], DecodeInfo]:
         """Run the model; faster-whisper decodes lazily, so the segments are consumed here."""
         try:
-            segments, info = self._runner(options).transcribe(audio, **self._kwargs(options))
+            if self.batch_size > 0 and options.enable_vad:  # the batched pipeline needs VAD to cut chunks
+                return self._decode_batched(audio, options)
+            segments, info = self._model.transcribe(audio, **decode_kwargs(options))
             candidates = [_candidate(s, options.segment_detail) for s in segments]
         except MemoryError as exc:
             raise ModelMemoryError(f"out of memory during transcription: {exc}") from None
@@ -216,21 +221,36 @@ class WhisperBackend:
             if "out of memory" in str(exc).lower():
                 raise ModelMemoryError(f"out of memory during transcription: {exc}") from None
             raise ASRProcessingError(f"Whisper transcription failed: {exc}") from None
-        return candidates, info
+        return candidates, DecodeInfo(info.language, float(info.language_probability), float(info.duration),
+                                      float(info.duration_after_vad))
 
+    def _decode_batched(self, audio: np.ndarray, options: ASROptions) -> tuple[list[Candidate], DecodeInfo]:
+        """The VAD's speech decoded in batches, chunk tails again (maied.asr.batched)."""
+        from faster_whisper.vad import get_speech_timestamps
 
-    def _runner(self, options: ASROptions) -> Any:
-        """The batched pipeline where it is asked for (it needs VAD to cut chunks), else the model."""
-        if self.batch_size <= 0 or not options.enable_vad:
-            return self._model
         if self._batched is None:
             self._batched = import_faster_whisper().BatchedInferencePipeline(model=self._model)
-        return self._batched
+        kwargs = batched_kwargs(options, self.batch_size)
+        vad = kwargs.pop("vad_parameters")
+        kwargs.pop("vad_filter")
+        speech = [Span(c["start"] / SAMPLE_RATE, c["end"] / SAMPLE_RATE) for c in get_speech_timestamps(audio, vad)]
+        decoded = transcribe_batched(self._batched, audio, speech, kwargs,
+                                     lambda s: _candidate(s, options.segment_detail))
+        seconds = audio.shape[0] / SAMPLE_RATE
+        return decoded.candidates, DecodeInfo(decoded.language, decoded.language_probability, seconds,
+                                              sum(s.seconds for s in speech), decoded.rounds)
 
-    def _kwargs(self, options: ASROptions) -> dict[str, Any]:
-        if self._runner(options) is self._model:
-            return decode_kwargs(options)
-        return batched_kwargs(options, self.batch_size)
+
+@dataclass(frozen=True)
+class DecodeInfo:
+    """What a decode says beside its segments."""
+
+    language: str
+    language_probability: float
+    duration: float
+    duration_after_vad: float
+    rounds: int = 1
+    """Batched decoding rounds (more than 1: chunk tails were decoded again)."""
 
 
 def batched_kwargs(options: ASROptions, batch_size: int) -> dict[str, Any]:
@@ -304,7 +324,7 @@ def _candidate(seg: Any, detail: bool = False) -> Candidate:
     return Candidate(segment, no_speech_prob=float(seg.no_speech_prob))
 
 
-def _vad_coverage(info: Any, options: ASROptions) -> float | None:
+def _vad_coverage(info: DecodeInfo, options: ASROptions) -> float | None:
     if not options.enable_vad or not info.duration:
         return None
     return round(float(info.duration_after_vad) / float(info.duration), 4)

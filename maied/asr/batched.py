@@ -1,0 +1,170 @@
+"""Batched Whisper decoding that loses no speech at the end of a chunk.
+
+faster-whisper's `BatchedInferencePipeline` joins the speech the VAD found (silences left out) into chunks of
+up to 30 s and decodes each chunk once. With timestamp tokens, Whisper often stops at the last sentence it
+heard whole and leaves the rest of its window to the next one: the sequential path seeks there, the pipeline
+does not, and that speech is lost (a whole sentence of the 1-minute benchmark clip). Here the speech after
+each chunk's last timestamp is decoded again: the tails of all chunks joined and batched together, for up
+to `MAX_ROUNDS` rounds. Times are mapped back to the recording through the spans that were joined.
+"""
+
+from __future__ import annotations
+
+import bisect
+import dataclasses
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+from maied.asr.hallucination import Candidate
+from maied.domain import SAMPLE_RATE, Segment, Word
+
+CHUNK_SECONDS = 30.0
+"""Whisper's window: the longest chunk decoded at once."""
+TAIL_SECONDS = 1.0
+"""A chunk's undecoded end at least this long is decoded again (shorter is the VAD's padding)."""
+MAX_ROUNDS = 3
+"""Rounds of tails at most (a tail's tail is rare; a third round has not been seen in the benchmarks)."""
+
+
+@dataclass(frozen=True)
+class Span:
+    """Seconds [start, end) of the recording."""
+
+    start: float
+    end: float
+
+    @property
+    def seconds(self) -> float:
+        return self.end - self.start
+
+
+@dataclass(frozen=True)
+class Joined:
+    """Spans of the recording played end to end (what lies between them left out), and the way back."""
+
+    spans: tuple[Span, ...]
+    starts: tuple[float, ...]
+    """Where each span starts in the joined audio."""
+
+    @classmethod
+    def of(cls, spans: list[Span]) -> Joined:
+        starts, at = [], 0.0
+        for span in spans:
+            starts.append(at)
+            at += span.seconds
+        return cls(tuple(spans), tuple(starts))
+
+    @property
+    def seconds(self) -> float:
+        return self.starts[-1] + self.spans[-1].seconds if self.spans else 0.0
+
+    def audio(self, audio: np.ndarray) -> np.ndarray:
+        pieces = [audio[_sample(s.start):_sample(s.end)] for s in self.spans]
+        return np.concatenate(pieces) if pieces else np.zeros(0, dtype=np.float32)
+
+    def index(self, t: float) -> int:
+        """The span that joined time `t` falls in."""
+        return max(0, bisect.bisect_right(self.starts, t) - 1)
+
+    def original(self, t: float, index: int | None = None) -> float:
+        """Joined time `t` as a time of the recording (in span `index`, else the one `t` falls in)."""
+        i = self.index(t) if index is None else index
+        return round(self.spans[i].start + (t - self.starts[i]), 3)
+
+    def spans_between(self, a: float, b: float) -> list[Span]:
+        """The recording's pieces that joined times [a, b) cover."""
+        out = []
+        for i in range(self.index(a), self.index(max(a, b - 1e-6)) + 1):
+            lo, hi = max(a, self.starts[i]), min(b, self.starts[i] + self.spans[i].seconds)
+            if hi > lo:
+                out.append(Span(self.original(lo, i), self.original(hi, i)))
+        return out
+
+
+def pack(joined: Joined, limit: float = CHUNK_SECONDS) -> list[Span]:
+    """Chunks of the joined audio (joined times) of at most `limit` s, cut between spans; a longer span is cut
+    every `limit` s."""
+    chunks: list[Span] = []
+    start = end = 0.0
+    for at, span in zip(joined.starts, joined.spans, strict=True):
+        if at + span.seconds - start > limit and end > start:
+            chunks.append(Span(start, end))
+            start = at
+        end = at + span.seconds
+        while end - start > limit:
+            chunks.append(Span(start, start + limit))
+            start += limit
+    if end > start:
+        chunks.append(Span(start, end))
+    return chunks
+
+
+@dataclass
+class Decoded:
+    candidates: list[Candidate]
+    language: str
+    language_probability: float
+    rounds: int = 0
+    """Decoding rounds run (1: no chunk left speech undecoded)."""
+
+
+def transcribe_batched(pipeline: Any, audio: np.ndarray, speech: list[Span], kwargs: dict[str, Any],
+                       convert: Callable[[Any], Candidate]) -> Decoded:
+    """Decode `speech` (spans of `audio`) with `pipeline`, then the tails left undecoded, in rounds."""
+    decoded = Decoded([], kwargs.get("language") or "", 1.0)
+    spans = speech
+    for round_ in range(MAX_ROUNDS):
+        if not spans:
+            break
+        joined = Joined.of(spans)
+        chunks = pack(joined)
+        language = decoded.language or None
+        segments, info = pipeline.transcribe(joined.audio(audio), **{**kwargs, "language": language},
+                                             vad_filter=False,
+                                             clip_timestamps=[{"start": c.start, "end": c.end} for c in chunks])
+        if round_ == 0:
+            decoded.language, decoded.language_probability = info.language, float(info.language_probability)
+        decoded.rounds = round_ + 1
+        spans = _collect(decoded, joined, chunks, [convert(s) for s in segments])
+    decoded.candidates.sort(key=lambda c: c.segment.start)
+    return decoded
+
+
+def _collect(decoded: Decoded, joined: Joined, chunks: list[Span],
+             candidates: list[Candidate]) -> list[Span]:
+    """Keep `candidates` (mapped back to the recording); return the tails, as spans of the recording."""
+    last: dict[int, float] = {}
+    starts = [c.start for c in chunks]
+    for candidate in candidates:
+        segment = candidate.segment
+        chunk = max(0, bisect.bisect_right(starts, (segment.start + segment.end) / 2) - 1)
+        last[chunk] = max(last.get(chunk, 0.0), segment.end)
+        decoded.candidates.append(dataclasses.replace(candidate, segment=_to_recording(segment, joined)))
+    tails: list[Span] = []
+    for chunk, decoded_to in sorted(last.items()):
+        if chunks[chunk].end - decoded_to >= TAIL_SECONDS:
+            tails += joined.spans_between(decoded_to, chunks[chunk].end)
+    return tails
+
+
+def _to_recording(segment: Segment, joined: Joined) -> Segment:
+    """A segment's times (joined) as times of the recording; a word keeps to the span its middle is in."""
+    if not segment.words:
+        return _replace(segment, joined.original(segment.start), joined.original(segment.end - 1e-3) + 1e-3)
+    words = []
+    for w in segment.words:
+        i = joined.index((w.start + w.end) / 2)
+        words.append(Word(joined.original(w.start, i), joined.original(w.end, i), w.word, w.probability))
+    return _replace(segment, words[0].start, words[-1].end, words)
+
+
+def _replace(segment: Segment, start: float, end: float, words: list[Word] | None = None) -> Segment:
+    return dataclasses.replace(segment, start=round(start, 3), end=round(end, 3),
+                               words=words if words is not None else segment.words)
+
+
+def _sample(seconds: float) -> int:
+    return int(round(seconds * SAMPLE_RATE))
