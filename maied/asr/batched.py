@@ -24,7 +24,8 @@ from maied.domain import SAMPLE_RATE, Segment, Word
 CHUNK_SECONDS = 30.0
 """Whisper's window: the longest chunk decoded at once."""
 TAIL_SECONDS = 1.0
-"""A chunk's undecoded end at least this long is decoded again (shorter is the VAD's padding)."""
+"""A piece of a chunk's undecoded end (one span's part) at least this long is decoded again; shorter pieces
+are the VAD's padding around speech that was decoded (400 ms a side)."""
 MAX_ROUNDS = 3
 """Rounds of tails at most (a tail's tail is rare; a third round has not been seen in the benchmarks)."""
 
@@ -51,15 +52,18 @@ class Joined:
 
     @classmethod
     def of(cls, spans: list[Span]) -> Joined:
-        starts, at = [], 0.0
-        for span in spans:
-            starts.append(at)
-            at += span.seconds
+        starts, at = [], 0
+        for span in spans:  # counted in samples, as audio() cuts them, so that no chunk ends past the audio
+            starts.append(at / SAMPLE_RATE)
+            at += _sample(span.end) - _sample(span.start)
         return cls(tuple(spans), tuple(starts))
 
     @property
     def seconds(self) -> float:
-        return self.starts[-1] + self.spans[-1].seconds if self.spans else 0.0
+        if not self.spans:
+            return 0.0
+        last = self.spans[-1]
+        return self.starts[-1] + (_sample(last.end) - _sample(last.start)) / SAMPLE_RATE
 
     def audio(self, audio: np.ndarray) -> np.ndarray:
         pieces = [audio[_sample(s.start):_sample(s.end)] for s in self.spans]
@@ -115,8 +119,10 @@ def transcribe_batched(pipeline: Any, audio: np.ndarray, speech: list[Span], kwa
                        convert: Callable[[Any], Candidate]) -> Decoded:
     """Decode `speech` (spans of `audio`) with `pipeline`, then the tails left undecoded, in rounds."""
     decoded = Decoded([], kwargs.get("language") or "", 1.0)
-    spans = speech
+    spans, seconds = speech, audio.shape[0] / SAMPLE_RATE
     for round_ in range(MAX_ROUNDS):
+        spans = [Span(max(0.0, s.start), min(s.end, seconds)) for s in spans]
+        spans = [s for s in spans if _sample(s.end) > _sample(s.start)]
         if not spans:
             break
         joined = Joined.of(spans)
@@ -145,8 +151,7 @@ def _collect(decoded: Decoded, joined: Joined, chunks: list[Span],
         decoded.candidates.append(dataclasses.replace(candidate, segment=_to_recording(segment, joined)))
     tails: list[Span] = []
     for chunk, decoded_to in sorted(last.items()):
-        if chunks[chunk].end - decoded_to >= TAIL_SECONDS:
-            tails += joined.spans_between(decoded_to, chunks[chunk].end)
+        tails += [p for p in joined.spans_between(decoded_to, chunks[chunk].end) if p.seconds >= TAIL_SECONDS]
     return tails
 
 

@@ -21,6 +21,15 @@ def test_joined_audio_leaves_the_gaps_out_and_maps_times_back() -> None:
     assert joined.original(0.5) == 1.5 and joined.original(4.0) == 7.0 and joined.original(20.0) == 25.5
 
 
+def test_the_joined_length_is_the_audio_it_cuts_to_the_sample() -> None:
+    """Spans at odd times: the chunks never end past the joined audio (faster-whisper refuses that)."""
+    spans = [Span(0.12345 + 3.3 * i, 1.98765 + 3.3 * i) for i in range(200)]
+    joined = Joined.of(spans)
+    samples = joined.audio(np.zeros(int(700 * SAMPLE_RATE), dtype=np.float32)).shape[0]
+    assert round(joined.seconds * SAMPLE_RATE) == samples
+    assert int(pack(joined)[-1].end * SAMPLE_RATE) <= samples
+
+
 def test_a_time_on_a_join_maps_into_the_span_given() -> None:
     joined = Joined.of(SPEECH)
     assert joined.original(4.0, index=0) == 5.0  # the end of the first span, not the start of the second
@@ -57,3 +66,10 @@ def test_a_chunk_that_stops_early_leaves_its_tail_to_decode_again() -> None:
     tails = _collect(decoded, joined, chunks, found)
     assert tails == [Span(35.5, 40.0), Span(41.0, 44.0)]
     assert [(c.segment.start, c.segment.end) for c in decoded.candidates] == [(1.0, 19.5), (22.5, 35.5)]
+
+
+def test_the_padding_after_the_last_decoded_word_is_not_decoded_again() -> None:
+    joined = Joined.of(SPEECH)
+    chunks = pack(joined, 30.0)
+    found = [Candidate(Segment(0.0, 16.5, "a")), Candidate(Segment(17.0, 33.9, "b"))]
+    assert _collect(Decoded([], "en", 1.0), joined, chunks, found) == [Span(41.0, 44.0)]  # not 39.4-40
