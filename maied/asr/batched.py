@@ -3,9 +3,10 @@
 faster-whisper's `BatchedInferencePipeline` joins the speech the VAD found (silences left out) into chunks of
 up to 30 s and decodes each chunk once. With timestamp tokens, Whisper often stops at the last sentence it
 heard whole and leaves the rest of its window to the next one: the sequential path seeks there, the pipeline
-does not, and that speech is lost (a whole sentence of the 1-minute benchmark clip). Here the speech after
-each chunk's last timestamp is decoded again: the tails of all chunks joined and batched together, for up
-to `MAX_ROUNDS` rounds. Times are mapped back to the recording through the spans that were joined.
+does not, and that speech is lost (a third of the chunks of the 10-minute benchmark clip lost a sentence).
+Here the speech after each chunk's last timestamp is decoded again: a batch's tails are packed in front of
+the speech still to come, so they mostly ride in the next batch's chunks. Times are mapped back to the
+recording through the spans that were joined.
 """
 
 from __future__ import annotations
@@ -26,8 +27,8 @@ CHUNK_SECONDS = 30.0
 TAIL_SECONDS = 1.0
 """A piece of a chunk's undecoded end (one span's part) at least this long is decoded again; shorter pieces
 are the VAD's padding around speech that was decoded (400 ms a side)."""
-MAX_ROUNDS = 3
-"""Rounds of tails at most (a tail's tail is rare; a third round has not been seen in the benchmarks)."""
+MAX_ROUNDS = 2
+"""Calls at most for the tails left after the last chunk (a tail's tail is rare)."""
 
 
 @dataclass(frozen=True)
@@ -76,7 +77,7 @@ class Joined:
     def original(self, t: float, index: int | None = None) -> float:
         """Joined time `t` as a time of the recording (in span `index`, else the one `t` falls in)."""
         i = self.index(t) if index is None else index
-        return round(self.spans[i].start + (t - self.starts[i]), 3)
+        return self.spans[i].start + (t - self.starts[i])
 
     def spans_between(self, a: float, b: float) -> list[Span]:
         """The recording's pieces that joined times [a, b) cover."""
@@ -111,32 +112,48 @@ class Decoded:
     candidates: list[Candidate]
     language: str
     language_probability: float
-    rounds: int = 0
-    """Decoding rounds run (1: no chunk left speech undecoded)."""
+    batches: int = 0
+    """Batched calls made."""
+    tail_seconds: float = 0.0
+    """Seconds of speech decoded again after a chunk stopped early."""
 
 
 def transcribe_batched(pipeline: Any, audio: np.ndarray, speech: list[Span], kwargs: dict[str, Any],
-                       convert: Callable[[Any], Candidate]) -> Decoded:
-    """Decode `speech` (spans of `audio`) with `pipeline`, then the tails left undecoded, in rounds."""
+                       convert: Callable[[Any], Candidate], batch_size: int) -> Decoded:
+    """Decode `speech` (spans of `audio`) with `pipeline`, `batch_size` chunks a call. The tails a batch left
+    undecoded go in front of the speech still to come, so that they are packed into the next batch's chunks;
+    only the last batch's tails cost calls of their own (up to MAX_ROUNDS)."""
     decoded = Decoded([], kwargs.get("language") or "", 1.0)
-    spans, seconds = speech, audio.shape[0] / SAMPLE_RATE
-    for round_ in range(MAX_ROUNDS):
-        spans = [Span(max(0.0, s.start), min(s.end, seconds)) for s in spans]
-        spans = [s for s in spans if _sample(s.end) > _sample(s.start)]
-        if not spans:
+    pending, seconds, after_end = speech, audio.shape[0] / SAMPLE_RATE, 0
+    for _ in range(len(pack(Joined.of(speech))) + MAX_ROUNDS):  # each call decodes a chunk at least
+        pending = [Span(max(0.0, s.start), min(s.end, seconds)) for s in pending]
+        pending = [s for s in pending if _sample(s.end) > _sample(s.start)]
+        if not pending or after_end >= MAX_ROUNDS:
             break
-        joined = Joined.of(spans)
-        chunks = pack(joined)
-        language = decoded.language or None
-        segments, info = pipeline.transcribe(joined.audio(audio), **{**kwargs, "language": language},
-                                             vad_filter=False,
-                                             clip_timestamps=[{"start": c.start, "end": c.end} for c in chunks])
-        if round_ == 0:
-            decoded.language, decoded.language_probability = info.language, float(info.language_probability)
-        decoded.rounds = round_ + 1
-        spans = _collect(decoded, joined, chunks, [convert(s) for s in segments])
+        joined = Joined.of(pending)
+        batch = pack(joined)[:max(1, batch_size)]
+        head = Joined.of(joined.spans_between(0.0, batch[-1].end))  # the same times, only what is decoded now
+        tails = _decode_batch(pipeline, audio, head, batch, kwargs, convert, decoded)
+        rest = joined.spans_between(batch[-1].end, joined.seconds)
+        after_end += 0 if rest else 1
+        decoded.tail_seconds += sum(t.seconds for t in tails)
+        pending = tails + rest
     decoded.candidates.sort(key=lambda c: c.segment.start)
     return decoded
+
+
+def _decode_batch(pipeline: Any, audio: np.ndarray, head: Joined, batch: list[Span], kwargs: dict[str, Any],
+                  convert: Callable[[Any], Candidate], decoded: Decoded) -> list[Span]:
+    """One batched call on `batch` (chunks of `head`); its segments kept, its tails returned."""
+    samples = head.audio(audio)
+    end = samples.shape[0] / SAMPLE_RATE  # no chunk may end past the audio (faster-whisper asserts it)
+    segments, info = pipeline.transcribe(samples, **{**kwargs, "language": decoded.language or None},
+                                         batch_size=len(batch), vad_filter=False,
+                                         clip_timestamps=[{"start": c.start, "end": min(c.end, end)} for c in batch])
+    if decoded.batches == 0:
+        decoded.language, decoded.language_probability = info.language, float(info.language_probability)
+    decoded.batches += 1
+    return _collect(decoded, head, batch, [convert(s) for s in segments])
 
 
 def _collect(decoded: Decoded, joined: Joined, chunks: list[Span],

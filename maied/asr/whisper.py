@@ -185,7 +185,7 @@ class WhisperBackend:
                 "audio_seconds": round(seconds, 3),
                 "vad_coverage": _vad_coverage(info, options),
                 "segments_decoded": len(candidates),
-                **({"decoding_rounds": info.rounds} if info.rounds > 1 else {}),
+                **({"batches": info.batches, "tail_seconds": info.tail_seconds} if info.batches else {}),
                 **report.metrics(),
             },
         )
@@ -234,11 +234,12 @@ class WhisperBackend:
         vad = kwargs.pop("vad_parameters")
         kwargs.pop("vad_filter")
         speech = [Span(c["start"] / SAMPLE_RATE, c["end"] / SAMPLE_RATE) for c in get_speech_timestamps(audio, vad)]
+        kwargs.pop("batch_size")
         decoded = transcribe_batched(self._batched, audio, speech, kwargs,
-                                     lambda s: _candidate(s, options.segment_detail))
+                                     lambda s: _candidate(s, options.segment_detail), self.batch_size)
         seconds = audio.shape[0] / SAMPLE_RATE
         return decoded.candidates, DecodeInfo(decoded.language, decoded.language_probability, seconds,
-                                              sum(s.seconds for s in speech), decoded.rounds)
+                                              sum(s.seconds for s in speech), decoded.batches, round(decoded.tail_seconds, 3))
 
 
 @dataclass(frozen=True)
@@ -249,8 +250,10 @@ class DecodeInfo:
     language_probability: float
     duration: float
     duration_after_vad: float
-    rounds: int = 1
-    """Batched decoding rounds (more than 1: chunk tails were decoded again)."""
+    batches: int = 0
+    """Batched calls (0: decoded sequentially)."""
+    tail_seconds: float = 0.0
+    """Seconds of speech decoded again after a chunk stopped early (maied.asr.batched)."""
 
 
 def batched_kwargs(options: ASROptions, batch_size: int) -> dict[str, Any]:
