@@ -1,14 +1,15 @@
 """maied vs plain faster-whisper, sequential and batched, on speech with pauses: RTF, WER, segment lengths.
 
-Three sides on the same files (bench.corpus `en`: eight English sentences with pauses of 0.3-3 s, repeated
-to length), same model folder, device and compute type, runs alternated (the order rotates every run):
+Three sides on the same files (bench.corpus: `en`, eight English sentences with pauses of 0.3-3 s, repeated
+to length; `--clips` adds others, e.g. `en-short`, short sentences with 1.5 s pauses, or `vi`), same model folder, device and compute type, runs alternated (the order rotates every run):
 - `fw sequential`: `WhisperModel.transcribe(audio, language=..., vad_filter=True)`, faster-whisper's defaults
   otherwise (beam 5, the temperature fallback, condition_on_previous_text, no word times);
 - `fw batched`: `BatchedInferencePipeline.transcribe(audio, language=...)`, its defaults (batch 8, VAD on);
 - `maied`: a warm daemon with its defaults (submit -> COMPLETE over the socket), word times included.
 Plain sides decode the file with faster_whisper.decode_audio inside the timed span, as a user's script would.
 
-    python -m bench.asr_speed [--quick] [--device cpu|cuda] [--runs N] [--minutes 1,10,60] [--sequential-max 10]
+    python -m bench.asr_speed [--quick] [--device cpu|cuda] [--runs N] [--minutes 1,10,60] [--clips en,en-short,vi]
+                              [--sequential-max 10]
 """
 
 from __future__ import annotations
@@ -52,7 +53,7 @@ def measure(daemon: Any, model: Any, batched: Any, c: Clip, runs: int, sides: li
             got = served(daemon, c) if side == "maied" else plain(model, batched, side, c)
             out[side]["seconds"].append(got[0])
             out[side]["wer"], out[side]["segs"] = wer(c.reference, got[1]), got[2]
-        print(f"  {c.seconds / 60:.0f} min run {i + 1}/{runs}: " + ", ".join(
+        print(f"  {c.path.stem} run {i + 1}/{runs}: " + ", ".join(
             f"{s} {out[s]['seconds'][-1]:.1f} s" for s in sides) + f"; load {os.getloadavg()[0]:.1f}", flush=True)
     return out
 
@@ -75,38 +76,41 @@ def main() -> None:
     p = parser(__doc__.splitlines()[0])
     p.add_argument("--runs", type=int, help="alternated runs per side and file (default 3, quick 2)")
     p.add_argument("--minutes", help="comma list (default 1,10,60; quick 1,10)")
+    p.add_argument("--clips", default="en", help="comma list of bench.corpus clips (default en)")
     p.add_argument("--sequential-max", type=float, default=1e9,
                    help="skip the plain sequential side on files longer than this many minutes")
     args = p.parse_args()
     runs = args.runs or (2 if args.quick else 3)
     minutes = [float(m) for m in (args.minutes or ("1,10" if args.quick else "1,10,60")).split(",")]
     print(f"machine: {machine_line()}; device {args.device}/{compute_type(args.device)}; {runs} runs per side")
-    clips = {m: clip("en", m * 60) for m in minutes}
+    clips = {(name, m): clip(name, m * 60) for m in minutes for name in args.clips.split(",")}
     model = WhisperModel(str(ensure_embedded_whisper(models_dir())), device=args.device,
                          compute_type=compute_type(args.device), cpu_threads=os.cpu_count() or 0)
     batched = BatchedInferencePipeline(model=model)
     gpu = [gpu_memory_mb()]
     with bench_daemon(args.device) as daemon:
-        served(daemon, clips[minutes[0]])  # warm-up: loads the daemon's model
-        plain(model, batched, "fw batched", clips[minutes[0]])
+        first = next(iter(clips.values()))
+        served(daemon, first)  # warm-up: loads the daemon's model
+        plain(model, batched, "fw batched", first)
         gpu.append(gpu_memory_mb())
-        rows, dist = [], []
-        for m in minutes:
+        rows: list[list[object]] = []
+        dist: list[list[object]] = []
+        for (name, m), c in clips.items():
             sides = [s for s in SIDES if not (s == "fw sequential" and m > args.sequential_max)]
-            got = measure(daemon, model, batched, clips[m], runs, sides)
-            _rows(rows, dist, clips[m], got)
+            got = measure(daemon, model, batched, c, runs, sides)
+            _rows(rows, dist, name, c, got)
     _print(rows, dist, runs, args.device, gpu)
 
 
-def _rows(rows: list[list[object]], dist: list[list[object]], c: Clip, got: dict[str, Any]) -> None:
+def _rows(rows: list[list[object]], dist: list[list[object]], name: str, c: Clip, got: dict[str, Any]) -> None:
     seq = median(got["fw sequential"]["seconds"]) if "fw sequential" in got else float("nan")
     bat = median(got["fw batched"]["seconds"])
     for side, g in got.items():
         med = median(g["seconds"])
-        rows.append([f"{c.seconds / 60:.0f} min", side, med, f"{med / c.seconds:.4f}",
+        rows.append([f"{name} {c.seconds / 60:.0f} min", side, med, f"{med / c.seconds:.4f}",
                      f"{min(g['seconds']):.1f}-{max(g['seconds']):.1f}", f"{100 * g['wer']:.1f} %",
                      f"{seq / med:.2f}x", f"{100 * (med / bat - 1):+.1f} %"])
-        dist.append([f"{c.seconds / 60:.0f} min", side, distribution(g["segs"])])
+        dist.append([f"{name} {c.seconds / 60:.0f} min", side, distribution(g["segs"])])
 
 
 def _print(rows: list[list[object]], dist: list[list[object]], runs: int, device: str, gpu: list[Any]) -> None:

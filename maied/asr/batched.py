@@ -20,7 +20,7 @@ from typing import Any
 import numpy as np
 
 from maied.asr.hallucination import Candidate
-from maied.domain import SAMPLE_RATE, Segment, Word
+from maied.domain import SAMPLE_RATE, Segment
 
 CHUNK_SECONDS = 30.0
 """Whisper's window: the longest chunk decoded at once."""
@@ -174,18 +174,18 @@ def _collect(decoded: Decoded, joined: Joined, chunks: list[Span],
 
 def _to_recording(segment: Segment, joined: Joined) -> Segment:
     """A segment's times (joined) as times of the recording; a word keeps to the span its middle is in."""
+    detail = segment.detail
+    if detail is not None and "seek" in detail:  # the chunk's start, in frames of 10 ms
+        detail = {**detail, "seek": int(round(joined.original(detail["seek"] / 100) * 100))}
     if not segment.words:
-        return _replace(segment, joined.original(segment.start), joined.original(segment.end - 1e-3) + 1e-3)
+        start, end = joined.original(segment.start), joined.original(segment.end - 1e-3) + 1e-3
+        return dataclasses.replace(segment, start=round(start, 3), end=round(end, 3), detail=detail)
     words = []
     for w in segment.words:
         i = joined.index((w.start + w.end) / 2)
-        words.append(Word(joined.original(w.start, i), joined.original(w.end, i), w.word, w.probability))
-    return _replace(segment, words[0].start, words[-1].end, words)
-
-
-def _replace(segment: Segment, start: float, end: float, words: list[Word] | None = None) -> Segment:
-    return dataclasses.replace(segment, start=round(start, 3), end=round(end, 3),
-                               words=words if words is not None else segment.words)
+        words.append(dataclasses.replace(w, start=round(joined.original(w.start, i), 3),
+                                         end=round(joined.original(w.end, i), 3)))
+    return dataclasses.replace(segment, start=words[0].start, end=words[-1].end, words=words, detail=detail)
 
 
 def _sample(seconds: float) -> int:

@@ -73,3 +73,8 @@ def test_the_padding_after_the_last_decoded_word_is_not_decoded_again() -> None:
     chunks = pack(joined, 30.0)
     found = [Candidate(Segment(0.0, 16.5, "a")), Candidate(Segment(17.0, 33.9, "b"))]
     assert _collect(Decoded([], "en", 1.0), joined, chunks, found) == [Span(41.0, 44.0)]  # not 39.4-40
+
+
+def test_segment_detail_seek_is_a_frame_of_the_recording() -> None:
+    seg = Segment(17.0, 20.0, "b", detail={"seek": 1700, "tokens": [1]})
+    assert (_to_recording(seg, Joined.of(SPEECH)).detail or {})["seek"] == 2250  # 22.5 s
