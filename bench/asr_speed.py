@@ -89,7 +89,7 @@ def main() -> None:
     batched = BatchedInferencePipeline(model=model)
     gpu = [gpu_memory_mb()]
     with bench_daemon(args.device) as daemon:
-        first = next(iter(clips.values()))
+        first = clip("en", 60)
         served(daemon, first)  # warm-up: loads the daemon's model
         plain(model, batched, "fw batched", first)
         gpu.append(gpu_memory_mb())

@@ -134,8 +134,9 @@ class Settings(BaseSettings):
     WHISPER_BATCH_SIZE: int = Field(-1, ge=-1, le=64)
     """Batched decoding of VAD chunks (faster-whisper's BatchedInferencePipeline): -1 = auto (batched, batch 8 on CPU
     and CUDA), 0 = off (sequential decoding), N = batch size. Used when VAD is
-    on. Batched output is re-cut at word times into lines of <= 7 s and <= 84 characters (pauses, sentence
-    ends); docs/benchmarks.md has the measured speed and WER of both paths."""
+    on. Where Whisper stops before the end of a chunk, the rest is decoded again with the next batch (no
+    speech is dropped). Batched output is re-cut at word times into lines of <= 7 s and <= 84 characters
+    (pauses, sentence ends); docs/benchmarks.md has the measured speed and WER of both paths."""
 
     # --- Diarization ----------------------------------------------------------------------------
     DIARIZATION_DEVICE: Literal["auto", "cpu", "cuda"] = "auto"

@@ -185,7 +185,7 @@ class WhisperBackend:
                 "audio_seconds": round(seconds, 3),
                 "vad_coverage": _vad_coverage(info, options),
                 "segments_decoded": len(candidates),
-                **({"batches": info.batches, "tail_seconds": info.tail_seconds} if info.batches else {}),
+                **({"asr_batches": info.batches, "asr_tail_seconds": info.tail_seconds} if info.batches else {}),
                 **report.metrics(),
             },
         )

@@ -33,7 +33,7 @@ left most of each batch empty and paid one more call per window for its tails); 
 CUT_SEARCH_SECONDS = 10.0
 FRAME_SECONDS = 0.1
 SUMMED_METRICS = ("segments_decoded", "hallucination_dropped_segments", "hallucination_dropped_repeats",
-                  "hallucination_dropped_phrases", "hallucination_collapsed_loops")
+                  "hallucination_dropped_phrases", "hallucination_collapsed_loops", "asr_batches", "asr_tail_seconds")
 
 
 def quiet_cut(audio: np.ndarray, search_seconds: float = CUT_SEARCH_SECONDS) -> int:
@@ -91,8 +91,9 @@ class WindowedResult:
             self.speech_seconds += coverage * audio_samples / SAMPLE_RATE
         self.warnings.extend(w for w in part.warnings if w.code != "NO_SPEECH")
         for key in SUMMED_METRICS:
-            if isinstance(part.metrics.get(key), int):
-                self.metrics[key] = self.metrics.get(key, 0) + part.metrics[key]
+            value = part.metrics.get(key)
+            if isinstance(value, (int, float)) and not isinstance(value, bool):
+                self.metrics[key] = round(self.metrics.get(key, 0) + value, 3)
 
     def result(self, windows: int) -> ASRResult:
         seconds = self.samples / SAMPLE_RATE
