@@ -93,6 +93,18 @@ class TaskRequest:
         return cls(**known)
 
 
+@dataclass(frozen=True)
+class Span:
+    """Seconds [start, end) of a recording (a speech region, a piece of one)."""
+
+    start: float
+    end: float
+
+    @property
+    def seconds(self) -> float:
+        return self.end - self.start
+
+
 @dataclass
 class Word:
     start: float

@@ -20,7 +20,7 @@ from typing import Any
 import numpy as np
 
 from maied.asr.hallucination import Candidate
-from maied.domain import SAMPLE_RATE, Segment
+from maied.domain import SAMPLE_RATE, Segment, Span
 
 CHUNK_SECONDS = 30.0
 """Whisper's window: the longest chunk decoded at once."""
@@ -29,18 +29,6 @@ TAIL_SECONDS = 1.0
 are the VAD's padding around speech that was decoded (400 ms a side)."""
 MAX_ROUNDS = 2
 """Calls at most for the tails left after the last chunk (a tail's tail is rare)."""
-
-
-@dataclass(frozen=True)
-class Span:
-    """Seconds [start, end) of the recording."""
-
-    start: float
-    end: float
-
-    @property
-    def seconds(self) -> float:
-        return self.end - self.start
 
 
 @dataclass(frozen=True)

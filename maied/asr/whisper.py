@@ -13,13 +13,13 @@ from typing import Any
 import numpy as np
 
 from maied.asr.base import ASROptions, ASRResult, duration_weighted_confidence, no_speech_warning
-from maied.asr.batched import Span, transcribe_batched
+from maied.asr.batched import transcribe_batched
 from maied.asr.checkpoint import checkpoint_sha256
 from maied.asr.hallucination import Candidate, filter_hallucinations
 from maied.asr.language import LanguageChoice, choose_language
 from maied.asr.recut import CutRules, recut_segments
 from maied.asr.whisper_weights import WEIGHTS_FILE, prepare_whisper_model
-from maied.domain import SAMPLE_RATE, Segment, Word
+from maied.domain import SAMPLE_RATE, Segment, Span, Word
 from maied.errors import ASRProcessingError, MissingExtra, ModelMemoryError, ModelNotFound
 from maied.settings import Settings
 

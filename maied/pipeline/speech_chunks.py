@@ -15,15 +15,15 @@ from typing import Any
 import numpy as np
 
 from maied.asr.base import ASRBackend, ASROptions, ASRResult, duration_weighted_confidence, no_speech_warning
-from maied.domain import SAMPLE_RATE, Segment
+from maied.domain import SAMPLE_RATE, Segment, Span
 from maied.pipeline.long_audio import shift_segment
-from maied.pipeline.vad import SpeechRegion, speech_coverage, speech_regions
+from maied.pipeline.vad import speech_coverage, speech_regions
 
 MAX_CHUNK_SECONDS = 60.0
 MIN_CHUNK_SECONDS = 1.0
 
 
-def speech_chunks(regions: list[SpeechRegion], audio_seconds: float,
+def speech_chunks(regions: list[Span], audio_seconds: float,
                   max_seconds: float = MAX_CHUNK_SECONDS) -> list[tuple[float, float]]:
     """(start, end) chunks covering every region, in order; a chunk spans whole regions (and the short
     silences between them) up to `max_seconds`; a region longer than that is a chunk of its own."""

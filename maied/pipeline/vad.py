@@ -6,11 +6,9 @@ Whisper applies VAD itself (`vad_filter`); this module serves what has none (Chu
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 import numpy as np
 
-from maied.domain import SAMPLE_RATE
+from maied.domain import SAMPLE_RATE, Span
 from maied.errors import MissingExtra
 
 DEFAULT_THRESHOLD = 0.5
@@ -18,17 +16,7 @@ MIN_SILENCE_MS = 1000
 SPEECH_PAD_MS = 200
 
 
-@dataclass(frozen=True)
-class SpeechRegion:
-    start: float
-    end: float
-
-    @property
-    def seconds(self) -> float:
-        return self.end - self.start
-
-
-def speech_regions(audio: np.ndarray, threshold: float | None = None) -> list[SpeechRegion]:
+def speech_regions(audio: np.ndarray, threshold: float | None = None) -> list[Span]:
     """Speech regions of `audio` in seconds, in order and not overlapping."""
     try:
         from faster_whisper.vad import VadOptions, get_speech_timestamps
@@ -40,10 +28,10 @@ def speech_regions(audio: np.ndarray, threshold: float | None = None) -> list[Sp
         speech_pad_ms=SPEECH_PAD_MS,
     )
     stamps = get_speech_timestamps(np.ascontiguousarray(audio, dtype=np.float32), options)
-    return [SpeechRegion(s["start"] / SAMPLE_RATE, s["end"] / SAMPLE_RATE) for s in stamps]
+    return [Span(s["start"] / SAMPLE_RATE, s["end"] / SAMPLE_RATE) for s in stamps]
 
 
-def speech_coverage(regions: list[SpeechRegion], audio_seconds: float) -> float:
+def speech_coverage(regions: list[Span], audio_seconds: float) -> float:
     """Fraction of the audio that is speech (0..1)."""
     if audio_seconds <= 0:
         return 0.0

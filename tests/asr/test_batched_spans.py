@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import numpy as np
 
-from maied.asr.batched import Decoded, Joined, Span, _collect, _to_recording, pack
+from maied.asr.batched import Decoded, Joined, _collect, _to_recording, pack
 from maied.asr.hallucination import Candidate
-from maied.domain import SAMPLE_RATE, Segment, Word
+from maied.domain import SAMPLE_RATE, Segment, Span, Word
 
 SPEECH = [Span(1.0, 5.0), Span(7.0, 20.0), Span(22.5, 40.0), Span(41.0, 44.0)]
 

@@ -10,16 +10,16 @@ import numpy as np
 import pytest
 
 from maied.asr.base import ASROptions, ASRResult
+from maied.domain import Span
 from maied.pipeline.media import SAMPLE_RATE, decode_to_mono16k
 from maied.pipeline.speech_chunks import MIN_CHUNK_SECONDS, SpeechChunkedBackend, speech_chunks
-from maied.pipeline.vad import SpeechRegion
 from tests.asr.asr_settings import asr_test_settings
 from tests.audio_fixtures import VIETNAMESE_TEXT, speak_wav
 from tests.required import require_module
 
 
 def test_regions_are_grouped_up_to_the_limit_and_cut_only_in_silences() -> None:
-    regions = [SpeechRegion(1.0, 20.0), SpeechRegion(22.0, 50.0), SpeechRegion(55.0, 70.0), SpeechRegion(120.0, 120.2)]
+    regions = [Span(1.0, 20.0), Span(22.0, 50.0), Span(55.0, 70.0), Span(120.0, 120.2)]
     chunks = speech_chunks(regions, audio_seconds=130.0, max_seconds=60.0)
     assert chunks[0] == (1.0, 50.0)  # 55-70 would make it 69 s long: a new chunk starts in the silence
     assert chunks[1] == (55.0, 70.0)
