@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import bisect
 import dataclasses
+import logging
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
@@ -22,13 +23,15 @@ import numpy as np
 from maied.asr.hallucination import Candidate
 from maied.domain import SAMPLE_RATE, Segment, Span
 
+log = logging.getLogger(__name__)
+
 CHUNK_SECONDS = 30.0
 """Whisper's window: the longest chunk decoded at once."""
 TAIL_SECONDS = 1.0
 """A piece of a chunk's undecoded end (one span's part) at least this long is decoded again; shorter pieces
 are the VAD's padding around speech that was decoded (400 ms a side)."""
 MAX_ROUNDS = 2
-"""Calls at most for the tails left after the last chunk (a tail's tail is rare)."""
+"""Calls at most for the tails left once the last chunk is decoded (a tail's tail is rare)."""
 
 
 @dataclass(frozen=True)
@@ -69,7 +72,7 @@ class Joined:
 
     def spans_between(self, a: float, b: float) -> list[Span]:
         """The recording's pieces that joined times [a, b) cover."""
-        out = []
+        out: list[Span] = []
         for i in range(self.index(a), self.index(max(a, b - 1e-6)) + 1):
             lo, hi = max(a, self.starts[i]), min(b, self.starts[i] + self.spans[i].seconds)
             if hi > lo:
@@ -97,9 +100,11 @@ def pack(joined: Joined, limit: float = CHUNK_SECONDS) -> list[Span]:
 
 @dataclass
 class Decoded:
+    """What batched decoding gives back."""
+
     candidates: list[Candidate]
-    language: str
-    language_probability: float
+    language: str | None
+    language_probability: float | None
     batches: int = 0
     """Batched calls made."""
     tail_seconds: float = 0.0
@@ -110,24 +115,40 @@ def transcribe_batched(pipeline: Any, audio: np.ndarray, speech: list[Span], kwa
                        convert: Callable[[Any], Candidate], batch_size: int) -> Decoded:
     """Decode `speech` (spans of `audio`) with `pipeline`, `batch_size` chunks a call. The tails a batch left
     undecoded go in front of the speech still to come, so that they are packed into the next batch's chunks;
-    only the last batch's tails cost calls of their own (up to MAX_ROUNDS)."""
-    decoded = Decoded([], kwargs.get("language") or "", 1.0)
-    pending, seconds, after_end = speech, audio.shape[0] / SAMPLE_RATE, 0
-    for _ in range(len(pack(Joined.of(speech))) + MAX_ROUNDS):  # each call decodes a chunk at least
-        pending = [Span(max(0.0, s.start), min(s.end, seconds)) for s in pending]
-        pending = [s for s in pending if _sample(s.end) > _sample(s.start)]
-        if not pending or after_end >= MAX_ROUNDS:
-            break
+    the tails left after the last chunk get up to MAX_ROUNDS calls of their own. Every call moves on by at
+    least TAIL_SECONDS per chunk (see _collect), so the loop ends."""
+    language = kwargs.get("language") or None
+    decoded = Decoded([], language, 1.0 if language else None)
+    seconds = audio.shape[0] / SAMPLE_RATE
+    pending, reached_end, rounds_after = _within(speech, seconds), False, 0
+    while pending:
+        if reached_end:
+            if rounds_after == MAX_ROUNDS:
+                _give_up(decoded, pending)
+                break
+            rounds_after += 1
         joined = Joined.of(pending)
         batch = pack(joined)[:max(1, batch_size)]
         head = Joined.of(joined.spans_between(0.0, batch[-1].end))  # the same times, only what is decoded now
         tails = _decode_batch(pipeline, audio, head, batch, kwargs, convert, decoded)
         rest = joined.spans_between(batch[-1].end, joined.seconds)
-        after_end += 0 if rest else 1
+        reached_end = reached_end or not rest
         decoded.tail_seconds += sum(t.seconds for t in tails)
-        pending = tails + rest
+        pending = _within(tails + rest, seconds)
     decoded.candidates.sort(key=lambda c: c.segment.start)
     return decoded
+
+
+def _within(spans: list[Span], seconds: float) -> list[Span]:
+    """`spans` held to the audio's length, the empty ones left out."""
+    held = [Span(max(0.0, s.start), min(s.end, seconds)) for s in spans]
+    return [s for s in held if _sample(s.end) > _sample(s.start)]
+
+
+def _give_up(decoded: Decoded, pending: list[Span]) -> None:
+    left = sum(s.seconds for s in pending)
+    decoded.tail_seconds -= left
+    log.warning("batched Whisper: %.1f s of speech still undecoded after %d rounds of tails", left, MAX_ROUNDS)
 
 
 def _decode_batch(pipeline: Any, audio: np.ndarray, head: Joined, batch: list[Span], kwargs: dict[str, Any],
@@ -135,45 +156,59 @@ def _decode_batch(pipeline: Any, audio: np.ndarray, head: Joined, batch: list[Sp
     """One batched call on `batch` (chunks of `head`); its segments kept, its tails returned."""
     samples = head.audio(audio)
     end = samples.shape[0] / SAMPLE_RATE  # no chunk may end past the audio (faster-whisper asserts it)
-    segments, info = pipeline.transcribe(samples, **{**kwargs, "language": decoded.language or None},
-                                         batch_size=len(batch), vad_filter=False,
-                                         clip_timestamps=[{"start": c.start, "end": min(c.end, end)} for c in batch])
+    clips = [{"start": c.start, "end": min(c.end, end)} for c in batch]
+    pipeline.last_speech_timestamp = 0.0  # the pipeline resets it only when a call runs to its end
+    segments, info = pipeline.transcribe(samples, **{**kwargs, "language": decoded.language},
+                                         batch_size=len(batch), vad_filter=False, clip_timestamps=clips)
     if decoded.batches == 0:
         decoded.language, decoded.language_probability = info.language, float(info.language_probability)
     decoded.batches += 1
-    return _collect(decoded, head, batch, [convert(s) for s in segments])
+    starts = [c.start for c in batch]
+    # A segment's seek is its chunk's start in frames of 10 ms, floored (faster-whisper's batched forward).
+    found = [(max(0, bisect.bisect_right(starts, s.seek / 100 + 0.015) - 1), convert(s)) for s in segments]
+    return _collect(decoded, head, batch, found)
 
 
 def _collect(decoded: Decoded, joined: Joined, chunks: list[Span],
-             candidates: list[Candidate]) -> list[Span]:
-    """Keep `candidates` (mapped back to the recording); return the tails, as spans of the recording."""
+             found: list[tuple[int, Candidate]]) -> list[Span]:
+    """Keep the candidates found in each chunk (mapped back to the recording); return the tails, as spans of
+    the recording: what follows a chunk's last decoded time, where the chunk moved on by TAIL_SECONDS."""
     last: dict[int, float] = {}
-    starts = [c.start for c in chunks]
-    for candidate in candidates:
+    for chunk, candidate in found:
         segment = candidate.segment
-        chunk = max(0, bisect.bisect_right(starts, (segment.start + segment.end) / 2) - 1)
-        last[chunk] = max(last.get(chunk, 0.0), segment.end)
-        decoded.candidates.append(dataclasses.replace(candidate, segment=_to_recording(segment, joined)))
+        last[chunk] = max(last.get(chunk, chunks[chunk].start), min(segment.end, chunks[chunk].end))
+        recorded = _to_recording(segment, joined, chunks[chunk])
+        decoded.candidates.append(dataclasses.replace(candidate, segment=recorded))
     tails: list[Span] = []
     for chunk, decoded_to in sorted(last.items()):
-        tails += [p for p in joined.spans_between(decoded_to, chunks[chunk].end) if p.seconds >= TAIL_SECONDS]
+        if decoded_to - chunks[chunk].start >= TAIL_SECONDS:
+            pieces = joined.spans_between(decoded_to, chunks[chunk].end)
+            tails += [p for p in pieces if p.seconds >= TAIL_SECONDS]
     return tails
 
 
-def _to_recording(segment: Segment, joined: Joined) -> Segment:
-    """A segment's times (joined) as times of the recording; a word keeps to the span its middle is in."""
+def _to_recording(segment: Segment, joined: Joined, chunk: Span) -> Segment:
+    """A segment's times (joined, within `chunk`) as times of the recording; a word keeps to the span its
+    middle is in."""
     detail = segment.detail
     if detail is not None and "seek" in detail:  # the chunk's start, in frames of 10 ms
-        detail = {**detail, "seek": int(round(joined.original(detail["seek"] / 100) * 100))}
-    if not segment.words:
-        start, end = joined.original(segment.start), joined.original(segment.end - 1e-3) + 1e-3
-        return dataclasses.replace(segment, start=round(start, 3), end=round(end, 3), detail=detail)
+        detail = {**detail, "seek": int(round(joined.original(chunk.start, joined.index(chunk.start)) * 100))}
+    if not segment.words:  # its ends may lie in different spans
+        start, _ = _mapped(joined, chunk, segment.start, segment.start)
+        _, end = _mapped(joined, chunk, segment.end, segment.end)
+        return dataclasses.replace(segment, start=start, end=max(start, end), detail=detail)
     words = []
     for w in segment.words:
-        i = joined.index((w.start + w.end) / 2)
-        words.append(dataclasses.replace(w, start=round(joined.original(w.start, i), 3),
-                                         end=round(joined.original(w.end, i), 3)))
+        start, end = _mapped(joined, chunk, w.start, w.end)
+        words.append(dataclasses.replace(w, start=start, end=end))
     return dataclasses.replace(segment, start=words[0].start, end=words[-1].end, words=words, detail=detail)
+
+
+def _mapped(joined: Joined, chunk: Span, start: float, end: float) -> tuple[float, float]:
+    """[start, end] (joined) held to `chunk`, as times of the recording in the span their middle is in."""
+    start, end = min(max(start, chunk.start), chunk.end), min(max(end, chunk.start), chunk.end)
+    i = joined.index(min((start + end) / 2, chunk.end - 1e-6))  # an end on a join belongs to the span before
+    return round(joined.original(start, i), 3), round(joined.original(end, i), 3)
 
 
 def _sample(seconds: float) -> int:

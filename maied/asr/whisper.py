@@ -165,7 +165,8 @@ class WhisperBackend:
         candidates, info = self._decode(audio, options)
         elapsed = time.perf_counter() - started
         report = filter_hallucinations(candidates)
-        segments = recut_segments(report.segments, CUT_RULES)
+        # Sorted again: a batched segment decoded from tails of two chunks is cut in two far apart.
+        segments = sorted(recut_segments(report.segments, CUT_RULES), key=lambda s: s.start)
         if not options.word_timestamps:  # the batched path asks for word times to cut lines; not wanted here
             segments = [dataclasses.replace(s, words=None) for s in segments]
         warnings = [] if segments else [no_speech_warning(seconds)]
@@ -175,7 +176,7 @@ class WhisperBackend:
         return ASRResult(
             segments=segments,
             language=info.language,
-            language_probability=round(float(choice.probability if choice else info.language_probability), 4),
+            language_probability=_probability(choice, info),
             confidence_avg=duration_weighted_confidence(segments),
             warnings=warnings,
             metrics={
@@ -246,8 +247,9 @@ class WhisperBackend:
 class DecodeInfo:
     """What a decode says beside its segments."""
 
-    language: str
-    language_probability: float
+    language: str | None
+    """None: not given and nothing to detect it on (no speech)."""
+    language_probability: float | None
     duration: float
     duration_after_vad: float
     batches: int = 0
@@ -325,6 +327,12 @@ def _candidate(seg: Any, detail: bool = False) -> Candidate:
         detail=_detail(seg) if detail else None,
     )
     return Candidate(segment, no_speech_prob=float(seg.no_speech_prob))
+
+
+def _probability(choice: LanguageChoice | None, info: DecodeInfo) -> float | None:
+    if choice is not None:
+        return round(float(choice.probability), 4)
+    return None if info.language_probability is None else round(float(info.language_probability), 4)
 
 
 def _vad_coverage(info: DecodeInfo, options: ASROptions) -> float | None:
