@@ -20,7 +20,7 @@ from typing import Any
 
 from bench._common import compute_type, gpu_memory_mb, machine_line, median, models_dir, parser, print_table
 from bench._daemon import bench_daemon, run_through_daemon
-from bench.corpus import Clip, clip
+from bench.corpus import CLIP_NAMES, Clip, clip
 from tests.audio_fixtures import wer
 
 SIDES = ("fw sequential", "fw batched", "maied")
@@ -83,7 +83,11 @@ def main() -> None:
     runs = args.runs or (2 if args.quick else 3)
     minutes = [float(m) for m in (args.minutes or ("1,10" if args.quick else "1,10,60")).split(",")]
     print(f"machine: {machine_line()}; device {args.device}/{compute_type(args.device)}; {runs} runs per side")
-    clips = {(name, m): clip(name, m * 60) for m in minutes for name in args.clips.split(",")}
+    names = args.clips.split(",")
+    unknown = sorted(set(names) - set(CLIP_NAMES))
+    if unknown:
+        p.error(f"unknown clip {', '.join(unknown)}; choose from {', '.join(CLIP_NAMES)}")
+    clips = {(name, m): clip(name, m * 60) for m in minutes for name in names}
     model = WhisperModel(str(ensure_embedded_whisper(models_dir())), device=args.device,
                          compute_type=compute_type(args.device), cpu_threads=os.cpu_count() or 0)
     batched = BatchedInferencePipeline(model=model)

@@ -29,6 +29,9 @@ SHORT_SENTENCES = ("Good morning everyone.", "The meeting starts at nine.", "Ple
 """The issue's case: short sentences repeated with 1.5 s pauses (where the fallback ladder ran 6 decodes)."""
 
 
+CLIP_NAMES = ("en", "vi", "en-noise", "vi-noise", "en-short")
+
+
 @dataclass(frozen=True)
 class Clip:
     path: Path

@@ -231,16 +231,14 @@ class WhisperBackend:
 
         if self._batched is None:
             self._batched = import_faster_whisper().BatchedInferencePipeline(model=self._model)
-        kwargs = batched_kwargs(options, self.batch_size)
-        vad = kwargs.pop("vad_parameters")
-        kwargs.pop("vad_filter")
-        speech = [Span(c["start"] / SAMPLE_RATE, c["end"] / SAMPLE_RATE) for c in get_speech_timestamps(audio, vad)]
-        kwargs.pop("batch_size")
-        decoded = transcribe_batched(self._batched, audio, speech, kwargs,
+        stamps = get_speech_timestamps(audio, batched_vad_options(options))
+        speech = [Span(c["start"] / SAMPLE_RATE, c["end"] / SAMPLE_RATE) for c in stamps]
+        decoded = transcribe_batched(self._batched, audio, speech, batched_kwargs(options),
                                      lambda s: _candidate(s, options.segment_detail), self.batch_size)
         seconds = audio.shape[0] / SAMPLE_RATE
         return decoded.candidates, DecodeInfo(decoded.language, decoded.language_probability, seconds,
-                                              sum(s.seconds for s in speech), decoded.batches, round(decoded.tail_seconds, 3))
+                                              sum(s.seconds for s in speech), decoded.batches,
+                                              round(decoded.tail_seconds, 3))
 
 
 @dataclass(frozen=True)
@@ -258,20 +256,26 @@ class DecodeInfo:
     """Seconds of speech decoded again after a chunk stopped early (maied.asr.batched)."""
 
 
-def batched_kwargs(options: ASROptions, batch_size: int) -> dict[str, Any]:
-    """BatchedInferencePipeline.transcribe() arguments: one decode per chunk at the first temperature (the
-    pipeline has no fallback), word times always (lines are re-cut at them), VAD chunks of <= 30 s, and
-    timestamp tokens on: without them (the pipeline's default) the model ends a 30 s chunk of short sentences
-    after its first sentence (bench.decoding_defaults: WER 95 % on `en-short`)."""
+def batched_kwargs(options: ASROptions) -> dict[str, Any]:
+    """BatchedInferencePipeline.transcribe() decoding arguments (maied.asr.batched adds the chunks): one decode
+    per chunk at the first temperature (the pipeline has no fallback), word times always (lines are re-cut at
+    them), and timestamp tokens on: without them (the pipeline's default) the model ends a 30 s chunk of short
+    sentences after its first sentence (bench.decoding_defaults: WER 95 % on `en-short`)."""
+    kwargs = decode_kwargs(options)
+    for key in ("vad_filter", "vad_parameters"):  # maied.asr.batched is given the speech, not the pipeline
+        kwargs.pop(key, None)
+    kwargs.update(word_timestamps=True, temperature=kwargs["temperature"][:1], condition_on_previous_text=False,
+                  without_timestamps=False)
+    return kwargs
+
+
+def batched_vad_options(options: ASROptions) -> Any:
+    """The VAD that finds the speech the batched path decodes: speech regions of at most one 30 s window."""
     from faster_whisper.vad import VadOptions
 
-    kwargs = decode_kwargs(options)
     threshold = options.vad_threshold if options.vad_threshold is not None else DEFAULT_VAD_THRESHOLD
-    kwargs.update(batch_size=batch_size, word_timestamps=True, temperature=kwargs["temperature"][:1],
-                  condition_on_previous_text=False, without_timestamps=False,
-                  vad_parameters=VadOptions(threshold=threshold, min_silence_duration_ms=BATCHED_VAD_MIN_SILENCE_MS,
-                                            max_speech_duration_s=BATCHED_CHUNK_SECONDS))
-    return kwargs
+    return VadOptions(threshold=threshold, min_silence_duration_ms=BATCHED_VAD_MIN_SILENCE_MS,
+                      max_speech_duration_s=BATCHED_CHUNK_SECONDS)
 
 
 def decode_kwargs(options: ASROptions) -> dict[str, Any]:

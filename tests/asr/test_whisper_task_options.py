@@ -36,11 +36,13 @@ def test_segment_detail_is_stored_only_when_asked() -> None:
 
 def test_batched_decoding_asks_for_timestamps_words_and_bounded_chunks() -> None:
     """Timestamp tokens on (without them Whisper ends a chunk of short sentences after the first), word times
-    for re-cutting lines, one temperature (the pipeline has no fallback), VAD chunks of at most 30 s."""
-    from maied.asr.whisper import batched_kwargs
+    for re-cutting lines, one temperature (the pipeline has no fallback), VAD regions of at most 30 s, and no
+    VAD of the pipeline's own (maied.asr.batched hands it the chunks)."""
+    from maied.asr.whisper import batched_kwargs, batched_vad_options
 
     options = ASROptions.for_task(TaskRequest(temperature=0.3), Settings())  # type: ignore[call-arg]
-    kwargs = batched_kwargs(options, 8)
-    assert (kwargs["batch_size"], kwargs["without_timestamps"], kwargs["word_timestamps"]) == (8, False, True)
+    kwargs = batched_kwargs(options)
+    assert (kwargs["without_timestamps"], kwargs["word_timestamps"]) == (False, True)
     assert kwargs["temperature"] == [0.3] and kwargs["condition_on_previous_text"] is False
-    assert kwargs["vad_parameters"].max_speech_duration_s == 30
+    assert "vad_filter" not in kwargs and "vad_parameters" not in kwargs
+    assert batched_vad_options(options).max_speech_duration_s == 30
